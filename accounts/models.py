@@ -1,0 +1,73 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+    def create_user(self, email, password=None, **extra_fields):
+        from accounts.services import user_create
+
+        return user_create(email=email, password=password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        from accounts.services import user_create
+
+        extra_fields["role"] = User.Role.ADMIN
+        return user_create(email=email, password=password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: a borrower, a loan officer or an administrator.
+
+    Email is the login and is unique without regard to case. ``is_staff`` follows the
+    role (officers and admins may use the back office) and the database enforces it.
+    """
+
+    class Role(models.TextChoices):
+        BORROWER = "BORROWER", "Borrower"
+        OFFICER = "OFFICER", "Loan officer"
+        ADMIN = "ADMIN", "Administrator"
+
+    STAFF_ROLES = (Role.OFFICER, Role.ADMIN)
+
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.BORROWER)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="BORROWER", is_staff=False)
+                    | models.Q(role__in=["OFFICER", "ADMIN"], is_staff=True)
+                ),
+                name="accounts_user_staff_matches_role",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=False) | models.Q(role="ADMIN"),
+                name="accounts_user_superuser_is_admin",
+            ),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role in self.STAFF_ROLES

@@ -1,0 +1,19 @@
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Name a serializer nested in a view after the view.
+
+    ``LoginApi.InputSerializer`` becomes ``LoginInput``.
+
+    Views declare their own ``InputSerializer``/``OutputSerializer`` classes, so the bare
+    class names repeat across the API.
+    """
+
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        qualname = type(serializer).__qualname__
+        if "." in qualname and not getattr(getattr(serializer, "Meta", None), "ref_name", None):
+            owner = qualname.split(".")[0].removesuffix("Api")
+            name = owner + name
+        return name

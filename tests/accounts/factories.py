@@ -1,0 +1,35 @@
+import factory
+
+from accounts.models import User
+from accounts.services import user_create
+from wallets.services import wallet_open
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """Users are built through the service, as the application builds them."""
+
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Faker("name")
+    role = User.Role.BORROWER
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        password = kwargs.pop("password", DEFAULT_PASSWORD)
+        user = user_create(password=password, **kwargs)
+        if user.role == User.Role.BORROWER:
+            wallet_open(user=user)
+        return user
+
+
+class BorrowerFactory(UserFactory):
+    role = User.Role.BORROWER
+
+
+class OfficerFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"officer{n}@example.com")
+    role = User.Role.OFFICER

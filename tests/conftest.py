@@ -1,0 +1,45 @@
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.tokens import token_pair_for
+from tests.accounts.factories import BorrowerFactory, OfficerFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test-only speed-up: MD5 hashes (real hashers are covered by their own tests)."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def borrower(db):
+    return BorrowerFactory()
+
+
+@pytest.fixture
+def officer(db):
+    return OfficerFactory()
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user)['access_token']}")
+    return client
+
+
+@pytest.fixture
+def borrower_client(borrower) -> APIClient:
+    return client_for(borrower)
+
+
+@pytest.fixture
+def officer_client(officer) -> APIClient:
+    return client_for(officer)
