@@ -25,6 +25,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from ledger.models import IdempotencyRecord, JournalEntry
@@ -36,6 +37,18 @@ KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_AFTER_SECONDS = 1
+
+# For the schema of every money-moving endpoint.
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    KEY_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "The idempotency key, when it is not in the body's `idempotency_key` "
+        f"(one of the two is required; at most {MAX_KEY_LENGTH} characters)."
+    ),
+)
 
 
 class IdempotencyKeyError(ApplicationError):

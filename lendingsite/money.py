@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 CENT = Decimal("0.01")
-PLAIN_DECIMAL = re.compile(r"[+-]?\d+(\.\d+)?")
+PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 def format_money(amount: Decimal) -> str:
@@ -17,8 +17,9 @@ def format_money(amount: Decimal) -> str:
 class MoneyField(serializers.DecimalField):
     """A positive amount with at most two decimal places, given as a number or a string.
 
-    Three decimal places, zero, negatives, NaN, infinities, exponent notation and values
-    above the configured maximum are refused with a 400 naming the field.
+    Three decimal places, zero, negatives, NaN, infinities, exponent notation, spaces,
+    non-ASCII digits and values above the configured maximum are refused with a 400
+    naming the field.
     """
 
     def __init__(self, *, max_value: Decimal | None = None, **kwargs):
@@ -29,8 +30,6 @@ class MoneyField(serializers.DecimalField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or (
-            isinstance(data, str) and not PLAIN_DECIMAL.fullmatch(data.strip())
-        ):
+        if isinstance(data, bool) or (isinstance(data, str) and not PLAIN_DECIMAL.fullmatch(data)):
             self.fail("invalid")
         return super().to_internal_value(data)

@@ -148,12 +148,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON only; the login view also takes the OAuth2 password form.
+    "DEFAULT_PARSER_CLASSES": ["lendingsite.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "lendingsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lendingsite.exception_handlers.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "lendingsite.throttling.AnonRateThrottle",
+        "lendingsite.throttling.UserRateThrottle",
+    ],
+    # Client addresses come from REMOTE_ADDR only, unless NUM_PROXIES trusted proxies
+    # stand in front (then from X-Forwarded-For): a client cannot spoof its way out.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -174,6 +179,13 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "idempotency-key"]
 CORS_EXPOSE_HEADERS = ["Idempotent-Replayed", "Retry-After"]
+
+# --- Abuse limits (OWASP API Security Top 10) ------------------------------------------
+# Requests per client address (anonymous) and per user; see lendingsite/throttling.py.
+API_THROTTLE_RATES = {
+    "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+    "user": env.str("API_THROTTLE_USER", default="600/min"),
+}
 
 # Largest request body accepted (bytes); larger ones are refused with 400/413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=256 * 1024)

@@ -64,6 +64,9 @@ class Attempt:
     started: float
     ended: float
     error: str = ""
+    # For a transport error: when this connection last did anything successfully. A
+    # connection to a killed worker fails at its next use, which may come later.
+    since: float | None = None
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Http:
         self.token = token
         self.journal = journal
         self.conn: http.client.HTTPConnection | None = None
+        self.last_ok = 0.0
 
     def call(self, op: str, method: str, path: str, body: dict | None = None):
         """Return ``(status or None, json body or None, headers)``."""
@@ -132,6 +136,7 @@ class Http:
         try:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.last_ok = started
             self.conn.request(method, path, body=payload, headers=headers)
             response = self.conn.getresponse()
             raw = response.read()
@@ -141,9 +146,11 @@ class Http:
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             ended = time.monotonic()
-            self.journal.attempt(Attempt(op, UNKNOWN, started, ended, type(exc).__name__))
+            self.journal.attempt(
+                Attempt(op, UNKNOWN, started, ended, type(exc).__name__, since=self.last_ok)
+            )
             return UNKNOWN, None, {}
-        ended = time.monotonic()
+        ended = self.last_ok = time.monotonic()
         try:
             data = json.loads(raw) if raw else None
         except ValueError:
@@ -683,12 +690,17 @@ def verify(run: Run, sampler: Sampler, faults: list[dict]) -> dict:
             failures.append(f"fault {event['kind']} could not be injected: {event['error']}")
         windows.append((event["at"], recovered + 1.0))
 
-    def in_window(moment: float) -> bool:
-        return any(start <= moment <= end for start, end in windows)
+    def caused_by_a_fault(attempt: Attempt) -> bool:
+        if any(start <= attempt.ended <= end for start, end in windows):
+            return True
+        # A kept-alive connection to a killed worker breaks at its next use.
+        return attempt.since is not None and any(
+            attempt.since <= event["at"] <= attempt.ended for event in faults
+        )
 
     server_errors = [a for a in attempts if a.status is not None and a.status >= 500]
     transport_errors = [a for a in attempts if a.status is None]
-    stray = [a for a in server_errors + transport_errors if not in_window(a.ended)]
+    stray = [a for a in server_errors + transport_errors if not caused_by_a_fault(a)]
     for attempt in stray[:20]:
         failures.append(
             f"{attempt.op}: {attempt.status or attempt.error} at "
@@ -722,7 +734,14 @@ def verify(run: Run, sampler: Sampler, faults: list[dict]) -> dict:
             "decisions": len(journal.decisions),
             "disbursements_answered": len(approvals_ok),
             "decisions_refused": dict(
-                Counter(d["code"] for d in journal.decisions if (d["status"] or 500) >= 400)
+                Counter(
+                    d["code"]
+                    for d in journal.decisions
+                    if d["status"] is not None and 400 <= d["status"] < 500
+                )
+            ),
+            "decisions_unknown": sum(
+                1 for d in journal.decisions if d["status"] is None or d["status"] >= 500
             ),
             "retries_same_key": journal.counters["retries_same_key"],
             "retries_different_body": journal.counters["retries_different_body"],

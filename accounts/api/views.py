@@ -2,6 +2,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,8 @@ from accounts.api.serializers import TokenOutputSerializer, UserOutputSerializer
 from accounts.lockout import lockout_response
 from accounts.services import user_register
 from accounts.tokens import token_pair_for
+from lendingsite.parsers import JSONParser
+from lendingsite.serializers import JsonTypedSerializer
 
 
 def _token_response(user, *, status_code=status.HTTP_200_OK) -> Response:
@@ -22,7 +25,7 @@ def _token_response(user, *, status_code=status.HTTP_200_OK) -> Response:
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonTypedSerializer):
         name = serializers.CharField(max_length=150)
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
@@ -40,8 +43,10 @@ class LoginApi(APIView):
     """Log in with JSON ``{email, password}`` or the OAuth2 password form (``username``)."""
 
     permission_classes = [AllowAny]
+    # The OAuth2 password flow posts a form; every other endpoint takes JSON only.
+    parser_classes = [JSONParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonTypedSerializer):
         email = serializers.CharField(max_length=254, required=False)
         username = serializers.CharField(max_length=254, required=False)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
@@ -75,7 +80,7 @@ class LoginApi(APIView):
 class RefreshApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonTypedSerializer):
         refresh_token = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={200: TokenOutputSerializer})
@@ -98,7 +103,7 @@ class RefreshApi(APIView):
 
 
 class LogoutApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonTypedSerializer):
         refresh_token = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={204: None})

@@ -6,8 +6,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsBorrower, IsOfficer
-from lendingsite.idempotency import idempotency_key_from, idempotent_response
+from lendingsite.idempotency import (
+    IDEMPOTENCY_KEY_HEADER,
+    idempotency_key_from,
+    idempotent_response,
+)
 from lendingsite.money import MoneyField
+from lendingsite.serializers import JsonTypedSerializer
 from loans.api.serializers import (
     InstallmentOutputSerializer,
     LoanOutputSerializer,
@@ -24,7 +29,7 @@ from loans.selectors import (
 from loans.services import loan_apply, loan_approve, loan_quote, loan_reject, loan_repay
 
 
-class LoanTermsInputSerializer(serializers.Serializer):
+class LoanTermsInputSerializer(JsonTypedSerializer):
     """Shape and precision only; the product's limits are eligibility rules (services)."""
 
     principal_amount = MoneyField(max_value=settings.LOAN_MAX_PRINCIPAL * 1000)
@@ -108,8 +113,9 @@ class LoanDecisionApi(APIView):
     """An officer's decision: approve (and disburse), or reject with a reason."""
 
     permission_classes = [IsAuthenticated, IsOfficer]
+    error_statuses = (404, 409)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonTypedSerializer):
         loan_id = serializers.IntegerField(min_value=1)
         approved = serializers.BooleanField()
         rejection_reason = serializers.CharField(
@@ -133,8 +139,9 @@ class LoanDecisionApi(APIView):
 class RepaymentCreateApi(APIView):
     permission_classes = [IsAuthenticated, IsBorrower]
     endpoint = "repayments.make-payment"
+    error_statuses = (404, 409, 422)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonTypedSerializer):
         loan_id = serializers.IntegerField(min_value=1)
         amount = MoneyField()
         idempotency_key = serializers.CharField(max_length=255, required=False)
@@ -144,7 +151,11 @@ class RepaymentCreateApi(APIView):
         new_outstanding = serializers.DecimalField(max_digits=14, decimal_places=2)
         loan_closed = serializers.BooleanField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={201: OutputSerializer},
+    )
     def post(self, request):
         payment = self.InputSerializer(data=request.data)
         payment.is_valid(raise_exception=True)

@@ -6,8 +6,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsBorrower
-from lendingsite.idempotency import idempotency_key_from, idempotent_response
+from lendingsite.idempotency import (
+    IDEMPOTENCY_KEY_HEADER,
+    idempotency_key_from,
+    idempotent_response,
+)
 from lendingsite.money import MoneyField
+from lendingsite.serializers import JsonTypedSerializer
 from wallets.selectors import wallet_get_for_user, wallet_transaction_list
 from wallets.services import wallet_deposit, wallet_withdraw
 
@@ -57,7 +62,7 @@ class WalletTransactionListApi(APIView):
 
     permission_classes = [IsAuthenticated, IsBorrower]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(JsonTypedSerializer):
         limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
         before = serializers.IntegerField(min_value=1, required=False)
 
@@ -96,7 +101,7 @@ class WalletTransferOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
 
 
-class WalletTransferInputSerializer(serializers.Serializer):
+class WalletTransferInputSerializer(JsonTypedSerializer):
     amount = MoneyField()
     idempotency_key = serializers.CharField(max_length=255, required=False)
 
@@ -105,6 +110,7 @@ class _WalletTransferApi(APIView):
     """Shared by deposits and withdrawals: validate, then move money once per key."""
 
     permission_classes = [IsAuthenticated, IsBorrower]
+    error_statuses = (409, 422)  # idempotency: key in flight, key reused with another body
 
     endpoint = ""
     service = None
@@ -143,7 +149,9 @@ class WalletDepositApi(_WalletTransferApi):
     service = staticmethod(wallet_deposit)
 
     @extend_schema(
-        request=WalletTransferInputSerializer, responses={201: WalletTransferOutputSerializer}
+        request=WalletTransferInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={201: WalletTransferOutputSerializer},
     )
     def post(self, request):
         return super().post(request)
@@ -154,7 +162,9 @@ class WalletWithdrawApi(_WalletTransferApi):
     service = staticmethod(wallet_withdraw)
 
     @extend_schema(
-        request=WalletTransferInputSerializer, responses={201: WalletTransferOutputSerializer}
+        request=WalletTransferInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={201: WalletTransferOutputSerializer},
     )
     def post(self, request):
         return super().post(request)
