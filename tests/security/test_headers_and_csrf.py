@@ -59,15 +59,14 @@ def test_admin_cookies_are_secure_and_http_only():
 def test_the_admin_login_refuses_a_post_without_csrf_token(officer):
     client = Client(enforce_csrf_checks=True)
 
-    refused = client.post(
-        "/admin/login/", {"username": officer.email, "password": DEFAULT_PASSWORD}
-    )
+    credentials = {"username": officer.email, "password": DEFAULT_PASSWORD}
+    refused = client.post("/admin/login/", credentials)
 
     assert refused.status_code == 403
     token = client.get("/admin/login/").cookies["csrftoken"].value
     accepted = client.post(
         "/admin/login/",
-        {"username": officer.email, "password": DEFAULT_PASSWORD, "csrfmiddlewaretoken": token},
+        {**credentials, "csrfmiddlewaretoken": token},
     )
     assert accepted.status_code == 302
     assert accepted.cookies["sessionid"]["httponly"]
