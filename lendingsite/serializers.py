@@ -10,6 +10,8 @@ from rest_framework import serializers
 # patterns (lendingsite/schema.py).
 INTEGER_STRING = re.compile(r"^[+-]?[0-9]+$")
 DECIMAL_STRING = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+# The largest primary key (bigint): an id beyond it is a malformed id, not a missing one.
+MAX_ID = 2**63 - 1
 
 
 def json_type_error(field: serializers.Field, value) -> str | None:

@@ -12,7 +12,7 @@ from lendingsite.idempotency import (
     idempotent_response,
 )
 from lendingsite.money import MoneyField
-from lendingsite.serializers import JsonTypedSerializer
+from lendingsite.serializers import MAX_ID, JsonTypedSerializer
 from loans.api.serializers import (
     InstallmentOutputSerializer,
     LoanOutputSerializer,
@@ -116,7 +116,7 @@ class LoanDecisionApi(APIView):
     error_statuses = (404, 409)
 
     class InputSerializer(JsonTypedSerializer):
-        loan_id = serializers.IntegerField(min_value=1)
+        loan_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         approved = serializers.BooleanField()
         rejection_reason = serializers.CharField(
             max_length=1000, required=False, allow_blank=True, default=""
@@ -142,7 +142,7 @@ class RepaymentCreateApi(APIView):
     error_statuses = (404, 409, 422)
 
     class InputSerializer(JsonTypedSerializer):
-        loan_id = serializers.IntegerField(min_value=1)
+        loan_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         amount = MoneyField()
         idempotency_key = serializers.CharField(max_length=255, required=False)
 

@@ -12,7 +12,7 @@ from lendingsite.idempotency import (
     idempotent_response,
 )
 from lendingsite.money import MoneyField
-from lendingsite.serializers import JsonTypedSerializer
+from lendingsite.serializers import MAX_ID, JsonTypedSerializer
 from wallets.selectors import wallet_get_for_user, wallet_transaction_list
 from wallets.services import wallet_deposit, wallet_withdraw
 
@@ -64,7 +64,7 @@ class WalletTransactionListApi(APIView):
 
     class FilterSerializer(JsonTypedSerializer):
         limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-        before = serializers.IntegerField(min_value=1, required=False)
+        before = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     @extend_schema(
         parameters=[
