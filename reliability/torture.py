@@ -585,6 +585,8 @@ def verify(run: Run, sampler: Sampler, faults: list[dict]) -> dict:
     expected = defaultdict(Decimal)
     unknown_landed = 0
     for op in definite_ok:
+        signed = op.amount if op.kind == "deposit" else -op.amount
+        expected[op.user_id] += signed  # what the client was told happened
         entry = entries.get(op.reference)
         if entry is None:
             failures.append(f"2xx {op.kind} {op.reference} is not in the ledger")
@@ -596,11 +598,9 @@ def verify(run: Run, sampler: Sampler, faults: list[dict]) -> dict:
                 failures.append(f"2xx repayment {op.reference} has no matching repayment row")
         elif body.get("transaction_id") != entry.pk:
             failures.append(f"2xx {op.reference} answered entry {body.get('transaction_id')}")
-        signed = op.amount if op.kind == "deposit" else -op.amount
         wallet = wallet_of[op.user_id]
         if posted_amount.get((entry.pk, wallet.account_id)) != signed:
             failures.append(f"{op.reference}: wallet posting differs from the 2xx amount")
-        expected[op.user_id] += signed
     refused_with_trace = 0
     ok_references = {op.reference for op in definite_ok}
     for op in refused:
