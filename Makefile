@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install run test lint format migrate clean reliability
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The hostile-world suite at full size (about 10 minutes); rewrites docs/RELIABILITY.md.
+reliability: install
+	$(BIN)/python -m reliability
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
