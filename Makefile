@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install run test test-unit test-cluster cluster-up cluster-down lint format migrate clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,22 @@ run: install
 	@echo "Serving http://127.0.0.1:$(PORT)/  (API under /api/, docs at /api/docs/, admin at /admin/)"
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install lint
+# Everything CI runs: lint, the unit suite, then the end-to-end suite on the local cluster.
+test: test-unit test-cluster
+
+test-unit: install lint
 	$(BIN)/pytest
+
+# Starts deploy/local-cluster (installing nginx and PgBouncer with apt-get when missing),
+# runs the tests marked `cluster` through it, and stops it.
+test-cluster: install
+	$(BIN)/pytest -m cluster tests/cluster
+
+cluster-up: install
+	deploy/local-cluster up
+
+cluster-down:
+	deploy/local-cluster down
 
 lint: install
 	$(BIN)/ruff check .
@@ -35,4 +49,5 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 clean:
+	-deploy/local-cluster down
 	rm -rf $(VENV) var staticfiles
