@@ -288,9 +288,10 @@ def test_killing_an_app_instance_under_load_loses_no_acknowledged_request(cluste
     failed = [o for o in load.outcomes if o.status not in (200, 201)]
     after_kill = [o for o in load.outcomes if o.started > killed_at + 1]
     assert len(acknowledged) > 10, statuses
-    # The only failures are requests in flight on the killed instance: nginx reports
-    # them as 503 (never a hang, never a 500).
-    assert all(o.status in (429, 503) for o in failed), statuses
+    # The only failures are requests in flight on the killed instance: nginx answers 503,
+    # or cuts a response whose body was still coming (status 0 here). Never a hang,
+    # never a 500, and no client took such an answer for a success.
+    assert all(o.status in (0, 503) for o in failed), statuses
     assert len(failed) <= 12, statuses
     assert after_kill and all(o.status in (200, 201) for o in after_kill), statuses
     # Every registration that was acknowledged is there, with its wallet.
