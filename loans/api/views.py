@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsBorrower, IsOfficer
+from lendingsite.http import client_ip
 from lendingsite.idempotency import idempotency_key_from, idempotent_response
 from lendingsite.money import MoneyField
 from loans.api.serializers import (
@@ -69,7 +70,9 @@ class LoanApplyApi(APIView):
     def post(self, request):
         terms = LoanTermsInputSerializer(data=request.data)
         terms.is_valid(raise_exception=True)
-        loan = loan_apply(borrower=request.user, **terms.validated_data)
+        loan = loan_apply(
+            borrower=request.user, client_ip=client_ip(request), **terms.validated_data
+        )
         return Response(LoanOutputSerializer(loan).data, status=status.HTTP_201_CREATED)
 
 
@@ -122,10 +125,15 @@ class LoanDecisionApi(APIView):
         decision.is_valid(raise_exception=True)
         data = decision.validated_data
         if data["approved"]:
-            loan = loan_approve(loan_id=data["loan_id"], officer=request.user)
+            loan = loan_approve(
+                loan_id=data["loan_id"], officer=request.user, client_ip=client_ip(request)
+            )
         else:
             loan = loan_reject(
-                loan_id=data["loan_id"], officer=request.user, reason=data["rejection_reason"]
+                loan_id=data["loan_id"],
+                officer=request.user,
+                reason=data["rejection_reason"],
+                client_ip=client_ip(request),
             )
         return Response(LoanOutputSerializer(loan).data)
 
@@ -153,7 +161,11 @@ class RepaymentCreateApi(APIView):
 
         def operation():
             repayment = loan_repay(
-                loan_id=loan_id, borrower=request.user, amount=amount, idempotency_key=key
+                loan_id=loan_id,
+                borrower=request.user,
+                amount=amount,
+                idempotency_key=key,
+                client_ip=client_ip(request),
             )
             loan = repayment.loan
             body = self.OutputSerializer(
