@@ -44,10 +44,14 @@ def validation_error_body(errors) -> dict:
     return {"detail": "; ".join(parts) or "Invalid input.", "code": "invalid", **body}
 
 
-def api_exception_handler(exc, context):
+def domain_error_response(exc: Exception) -> Response | None:
+    """The response for a business refusal, or None when ``exc`` is not one.
+
+    Business refusals are deterministic: the idempotency layer stores and replays them.
+    """
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, TransitionNotAllowed):
         return Response(
             {
@@ -56,6 +60,13 @@ def api_exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    return None
+
+
+def api_exception_handler(exc, context):
+    response = domain_error_response(exc)
+    if response is not None:
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):

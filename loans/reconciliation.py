@@ -1,0 +1,3 @@
+"""Loan checks of ``manage.py reconcile`` (see ``ledger.reconciliation``)."""
+
+LOAN_CHECKS: list = []
