@@ -17,7 +17,7 @@ class WalletAdmin(admin.ModelAdmin):
     search_help_text = "Search by the owner's email."
     ordering = ["user__email"]
     show_full_result_count = False  # spares a second COUNT(*) over every wallet on a search
-    fields = ["user", "balance", "currency", "created_at", "updated_at"]
+    fields = ["user", "account", "balance", "currency", "created_at", "updated_at"]
     readonly_fields = fields
 
     @admin.display(description="Email", ordering="user__email")
