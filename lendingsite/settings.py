@@ -185,6 +185,19 @@ MAX_TRANSFER_AMOUNT = Decimal(env.str("MAX_TRANSFER_AMOUNT", default="1000000.00
 # Idempotency keys are kept at least this long (purge_idempotency_keys deletes older ones).
 IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=72)
 
+# --- Loans: eligibility and approval rules ------------------------------------------
+LOAN_MAX_PRINCIPAL = Decimal(env.str("LOAN_MAX_PRINCIPAL", default="500000.00"))
+LOAN_MIN_TENURE_MONTHS = env.int("LOAN_MIN_TENURE_MONTHS", default=1)
+LOAN_MAX_TENURE_MONTHS = env.int("LOAN_MAX_TENURE_MONTHS", default=60)
+LOAN_MIN_RATE = Decimal(env.str("LOAN_MIN_RATE", default="0"))
+LOAN_MAX_RATE = Decimal(env.str("LOAN_MAX_RATE", default="50"))
+LOAN_DEFAULT_RATE = Decimal(env.str("LOAN_DEFAULT_RATE", default="12"))
+# Loans APPROVED or ACTIVE at once, per borrower.
+LOAN_MAX_OPEN_PER_BORROWER = env.int("LOAN_MAX_OPEN_PER_BORROWER", default=2)
+# Loans of at least this principal need two different officers: one approves, another
+# disburses.
+LOAN_MAKER_CHECKER_THRESHOLD = Decimal(env.str("LOAN_MAKER_CHECKER_THRESHOLD", default="200000.00"))
+
 # --- Security ------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -7,6 +7,7 @@ from ledger.models import Account, JournalEntry
 from ledger.selectors import account_get_system
 from ledger.services import ledger_post
 from wallets.models import Wallet
+from wallets.selectors import wallet_account_id
 
 
 @transaction.atomic
@@ -16,10 +17,6 @@ def wallet_open(*, user) -> Wallet:
         code=f"wallet:{user.pk}", name=f"Wallet of {user.email}", kind=Account.Kind.LIABILITY
     )
     return Wallet.objects.create(user=user, account=account, currency=settings.CURRENCY)
-
-
-def _wallet_account_id(user) -> int:
-    return Wallet.objects.values_list("account_id", flat=True).get(user=user)
 
 
 @transaction.atomic
@@ -32,7 +29,7 @@ def wallet_deposit(*, user, amount: Decimal, idempotency_key: str) -> JournalEnt
     return ledger_post(
         kind=JournalEntry.Kind.DEPOSIT,
         reference=f"deposit:{user.pk}:{idempotency_key}",
-        legs=[(_wallet_account_id(user), amount), (bank.pk, -amount)],
+        legs=[(wallet_account_id(user_id=user.pk), amount), (bank.pk, -amount)],
         description="Deposit from linked bank account",
         idempotency_key=idempotency_key,
         created_by=user,
@@ -50,7 +47,7 @@ def wallet_withdraw(*, user, amount: Decimal, idempotency_key: str) -> JournalEn
     return ledger_post(
         kind=JournalEntry.Kind.WITHDRAWAL,
         reference=f"withdraw:{user.pk}:{idempotency_key}",
-        legs=[(_wallet_account_id(user), -amount), (bank.pk, amount)],
+        legs=[(wallet_account_id(user_id=user.pk), -amount), (bank.pk, amount)],
         description="Withdrawal to linked bank account",
         idempotency_key=idempotency_key,
         created_by=user,
