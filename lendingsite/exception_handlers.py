@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.urls import reverse
+from django.views import defaults
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -56,15 +58,14 @@ def validation_error_body(errors) -> dict:
     return {"detail": "; ".join(parts) or "Invalid input.", "code": "invalid", **body}
 
 
-def api_exception_handler(exc, context):
-    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
-        logger.warning("Database unavailable: %s", exc)
-        response = Response(DATABASE_UNAVAILABLE_BODY, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
-        return response
+def domain_error_response(exc: Exception) -> Response | None:
+    """The response for a business refusal, or None when ``exc`` is not one.
+
+    Business refusals are deterministic: the idempotency layer stores and replays them.
+    """
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, TransitionNotAllowed):
         return Response(
             {
@@ -73,6 +74,18 @@ def api_exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    return None
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        logger.warning("Database unavailable: %s", exc)
+        response = Response(DATABASE_UNAVAILABLE_BODY, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    response = domain_error_response(exc)
+    if response is not None:
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -106,18 +119,28 @@ def _json_error(status_code: int, detail: str, code: str):
 
 
 # Django-level handlers (wired in urls.py) so that errors raised outside DRF views
-# (unknown URLs, oversized bodies, crashes) are JSON too.
+# (unknown URLs, oversized bodies, crashes) are JSON too; under /admin/, 403 and 404 are
+# the back office's HTML pages.
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
         return _json_error(413, "Request body is too large.", "too_large")
     return _json_error(400, "Bad request.", "bad_request")
 
 
+def _in_back_office(request) -> bool:
+    """Tell whether the request is for the admin, whose pages are HTML for people."""
+    return request.path.startswith(reverse("admin:index"))
+
+
 def permission_denied(request, exception=None):
+    if _in_back_office(request):
+        return defaults.permission_denied(request, exception, template_name="admin/403.html")
     return _json_error(403, "You do not have permission to perform this action.", "forbidden")
 
 
 def not_found(request, exception=None):
+    if _in_back_office(request):
+        return defaults.page_not_found(request, exception, template_name="admin/404.html")
     return _json_error(404, "Not found.", "not_found")
 
 
