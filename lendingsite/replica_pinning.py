@@ -16,8 +16,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from lendingsite.client_ip import client_ip
 from lendingsite.db_router import pinned_check, replica_configured
+from lendingsite.http import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -200,7 +200,7 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
 # Behind nginx, the client is the X-Real-IP it sets (believed only from TRUSTED_PROXIES).
-AXES_CLIENT_IP_CALLABLE = "lendingsite.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "lendingsite.http.client_ip"
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

@@ -8,7 +8,7 @@ request from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from lendingsite.client_ip import client_ip
+from lendingsite.http import client_ip
 
 
 class _LiveRatesMixin:

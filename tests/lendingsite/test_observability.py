@@ -9,10 +9,11 @@ import pytest
 import sentry_sdk
 from django.conf import settings as django_settings
 
-from lendingsite.exceptions import ApplicationError
-from lendingsite.metrics import MONEY_OPERATIONS, money_operation
+from lendingsite.metrics import MONEY_OPERATIONS, OUTCOMES
 from lendingsite.observability import sentry_init
 
+DEPOSIT = "/api/wallet/deposit"
+WITHDRAW = "/api/wallet/withdraw"
 REQUEST_ID = "0f5c8e7a3b2d4c1e9a8b7c6d5e4f3a2b"
 
 
@@ -78,22 +79,31 @@ def test_metrics_expose_request_latency_and_database_counters(client):
     assert "lending_money_operations_total" in text
 
 
-def _count(kind, outcome):
-    return MONEY_OPERATIONS.labels(kind=kind, outcome=outcome)._value.get()
+def _counts(kind):
+    return {
+        outcome: MONEY_OPERATIONS.labels(kind=kind, outcome=outcome)._value.get()
+        for outcome in OUTCOMES
+    }
 
 
-def test_money_operations_are_counted_by_kind_and_outcome():
-    before = {o: _count("test_transfer", o) for o in ("ok", "refused", "error")}
+@pytest.mark.django_db
+def test_money_operations_are_counted_by_kind_and_outcome(borrower_client):
+    deposits, withdrawals = _counts("deposit"), _counts("withdrawal")
 
-    with money_operation("test_transfer"):
-        pass
-    with pytest.raises(ApplicationError), money_operation("test_transfer"):
-        raise ApplicationError("Insufficient funds.")
-    with pytest.raises(RuntimeError), money_operation("test_transfer"):
-        raise RuntimeError("crash")
+    deposit = {"amount": "100.00", "idempotency_key": "metrics-1"}
+    assert borrower_client.post(DEPOSIT, deposit, format="json").status_code == 201
+    assert borrower_client.post(DEPOSIT, deposit, format="json").status_code == 201
+    too_much = {"amount": "500.00", "idempotency_key": "metrics-2"}
+    assert borrower_client.post(WITHDRAW, too_much, format="json").status_code == 400
 
-    after = {o: _count("test_transfer", o) for o in ("ok", "refused", "error")}
-    assert {o: after[o] - before[o] for o in after} == {"ok": 1, "refused": 1, "error": 1}
+    def change(before, kind):
+        after = _counts(kind)
+        return {o: after[o] - before[o] for o in OUTCOMES if after[o] != before[o]}
+
+    assert change(deposits, "deposit") == {"ok": 1, "replayed": 1}
+    assert change(withdrawals, "withdrawal") == {"refused": 1}
+    text = borrower_client.get("/metrics").content.decode()
+    assert 'lending_money_operations_total{kind="deposit",outcome="ok"}' in text
 
 
 def test_sentry_receives_errors_without_personal_data():

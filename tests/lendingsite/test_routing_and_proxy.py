@@ -9,9 +9,9 @@ from django.db import OperationalError, connections, transaction
 from django.test import RequestFactory
 
 from lendingsite import db_router, replica_pinning
-from lendingsite.client_ip import client_ip
 from lendingsite.db_router import PrimaryReplicaRouter, pinned_check, read_alias, replica_reads
 from lendingsite.exception_handlers import DatabaseUnavailableMiddleware
+from lendingsite.http import client_ip
 from lendingsite.replica_pinning import MARKER_KEY, client_is_pinned, pin_client
 from tests.accounts.factories import DEFAULT_PASSWORD
 from tests.conftest import client_for
@@ -274,3 +274,82 @@ def test_non_api_views_meeting_a_database_error_answer_503():
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert untouched is None
+
+
+# --- Which views read from the replica, what is cached --------------------------------
+
+
+@pytest.fixture
+def read_aliases(monkeypatch, with_replica):
+    """Record where the router would send each read (and send it to the primary)."""
+    decided = []
+
+    def spy(self, model, **hints):
+        decided.append(read_alias())
+        return "default"
+
+    monkeypatch.setattr(PrimaryReplicaRouter, "db_for_read", spy)
+    _cache_kept_pins_for_long()
+    return decided
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_goes_to_the_replica_and_balances_never(read_aliases, borrower):
+    client = client_for(borrower)
+
+    assert client.get("/api/wallet/balance").status_code == 200
+    balance_reads = list(read_aliases)
+    read_aliases.clear()
+    assert client.get("/api/wallet/transactions").status_code == 200
+    history_reads = list(read_aliases)
+
+    assert balance_reads and set(balance_reads) == {"default"}
+    assert "replica" in history_reads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_right_after_the_callers_deposit_comes_from_the_primary(read_aliases, borrower):
+    client = client_for(borrower)
+    deposit = {"amount": "10.00", "idempotency_key": "pin-1"}
+
+    assert client.post("/api/wallet/deposit", deposit, format="json").status_code == 201
+    read_aliases.clear()
+    history = client.get("/api/wallet/transactions")
+
+    assert history.status_code == 200
+    assert [row["amount"] for row in history.json()] == ["10.00"]
+    assert "replica" not in read_aliases
+
+
+EMI_TERMS = {"principal_amount": "100000", "tenure_months": 12, "interest_rate": "12"}
+
+
+@pytest.mark.django_db
+def test_emi_quotes_are_cached(borrower_client, monkeypatch):
+    from loans import services
+
+    calls = []
+    real_quote = services.loan_quote
+    monkeypatch.setattr(
+        services, "loan_quote", lambda **terms: calls.append(terms) or real_quote(**terms)
+    )
+
+    first = borrower_client.post("/api/loans/calculate-emi", EMI_TERMS, format="json")
+    second = borrower_client.post("/api/loans/calculate-emi", EMI_TERMS, format="json")
+    other = borrower_client.post(
+        "/api/loans/calculate-emi", {**EMI_TERMS, "tenure_months": 24}, format="json"
+    )
+
+    assert first.status_code == second.status_code == other.status_code == 200
+    assert first.json() == second.json()
+    assert len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_emi_quotes_work_when_redis_is_down(borrower_client, settings):
+    settings.CACHES = REDIS_DOWN
+
+    response = borrower_client.post("/api/loans/calculate-emi", EMI_TERMS, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["emi_amount"] == "8884.88"
