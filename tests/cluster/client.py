@@ -38,6 +38,7 @@ class Client:
         self.context = ssl.create_default_context(cafile=str(cert))
         self.source_ip = source_ip
         self.token = token
+        self.user_id: int | None = None
         self._conn: http.client.HTTPSConnection | None = None
 
     def _connection(self) -> http.client.HTTPSConnection:

@@ -5,11 +5,15 @@ Run with ``make test`` (or ``make test-cluster``); the tests run in file order a
 one cluster. Only loopback addresses are used.
 """
 
+import http.client
 import json
+import os
 import subprocess
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 
@@ -36,30 +40,19 @@ def wait_until(predicate, seconds: float, interval: float = 0.2):
         time.sleep(interval)
 
 
-def reconcile(cluster, database_url: str | None = None) -> subprocess.CompletedProcess | None:
-    """``manage.py reconcile`` against the cluster (or another database); None if the
-    project has no such command yet."""
-    env_args = ["env", f"MANAGE_DATABASE_URL={database_url}"] if database_url else []
-    listing = cluster.run("manage", "help", "--commands", timeout=120)
-    if "reconcile" not in listing.stdout.split():
-        return None
-    root = str(cluster.root)
-    if database_url:
-        return subprocess.run(
-            [*env_args, f"{root}/deploy/local-cluster", "manage", "reconcile"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    return cluster.run("manage", "reconcile", timeout=300, check=False)
-
-
 def assert_reconcile_clean(cluster, database_url: str | None = None, where: str = "primary"):
-    result = reconcile(cluster, database_url)
-    if result is None:
-        pytest.skip(f"manage.py reconcile does not exist yet: ledger check on the {where} skipped")
+    """``manage.py reconcile`` (exit 0 only when the books balance) on the cluster's
+    primary, or on another database (a restored copy)."""
+    result = subprocess.run(
+        [str(cluster.root / "deploy" / "local-cluster"), "manage", "reconcile", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **({"MANAGE_DATABASE_URL": database_url} if database_url else {})},
+    )
     assert result.returncode == 0, f"reconcile on the {where}:\n{result.stdout}\n{result.stderr}"
+    assert json.loads(result.stdout)["clean"] is True
 
 
 # --- TLS, headers, limits --------------------------------------------------------------
@@ -75,8 +68,6 @@ def test_tls_with_security_headers_and_http_redirects(cluster):
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["server"] == "nginx"  # no version
     assert len(response.headers["x-request-id"]) == 32
-
-    import http.client
 
     plain = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=10)
     plain.request("GET", "/api/auth/me")
@@ -98,6 +89,7 @@ class Journey:
     officer: Client | None = None
     tokens: dict = field(default_factory=dict)
     user_id: int | None = None
+    loan_id: int | None = None
 
 
 def step_register(j: Journey):
@@ -146,10 +138,67 @@ def step_officer_signs_in(j: Journey):
     assert b"csrfmiddlewaretoken" in admin.body
 
 
-# TODO(loans): step_deposit (POST /api/wallet/deposit {amount, idempotency_key}, replay
-# answers the same), step_apply (borrower applies), step_officer_approves (officer
-# approves and the principal is disbursed), step_repay (borrower repays with an
-# idempotency key), step_balances_add_up (wallet balance follows every movement).
+def step_deposit(j: Journey):
+    body = {"amount": "5000.00", "idempotency_key": f"journey-{uuid.uuid4().hex}"}
+    first = j.borrower.post("/api/wallet/deposit", body)
+    replay = j.borrower.post("/api/wallet/deposit", body)
+    assert first.status == 201, first.body
+    assert first.json()["balance"] == "5000.00"
+    assert replay.status == 201
+    assert replay.headers.get("idempotent-replayed") == "true"
+    assert replay.json() == first.json()
+
+
+def step_quote(j: Journey):
+    terms = {"principal_amount": "50000.00", "tenure_months": 12, "interest_rate": "12.00"}
+    first = j.borrower.post("/api/loans/calculate-emi", terms)
+    again = j.borrower.post("/api/loans/calculate-emi", terms)  # from Redis this time
+    assert first.status == again.status == 200
+    assert first.json()["emi_amount"] == "4442.44"
+    assert again.json() == first.json()
+
+
+def step_apply(j: Journey):
+    response = j.borrower.post(
+        "/api/loans/apply",
+        {"principal_amount": "50000.00", "tenure_months": 12, "interest_rate": "12.00"},
+    )
+    assert response.status == 201, response.body
+    assert response.json()["status"] == "APPLIED"
+    j.loan_id = response.json()["id"]
+
+
+def step_officer_approves(j: Journey):
+    pending = j.officer.get("/api/loans/admin/pending")
+    assert pending.status == 200
+    assert j.loan_id in [loan["id"] for loan in pending.json()]
+    decision = j.officer.post("/api/loans/admin/approve", {"loan_id": j.loan_id, "approved": True})
+    assert decision.status == 200, decision.body
+    assert decision.json()["status"] == "ACTIVE"
+    balance = j.borrower.get("/api/wallet/balance").json()["balance"]
+    assert balance == "55000.00"  # the deposit plus the disbursed principal
+
+
+def step_repay(j: Journey):
+    body = {"loan_id": j.loan_id, "amount": "4442.44", "idempotency_key": uuid.uuid4().hex}
+    paid = j.borrower.post("/api/repayments/make-payment", body)
+    replay = j.borrower.post("/api/repayments/make-payment", body)
+    assert paid.status == 201, paid.body
+    assert paid.json()["loan_closed"] is False
+    assert replay.json() == paid.json()
+    assert j.borrower.get("/api/wallet/balance").json()["balance"] == "50557.56"
+
+
+def step_history(j: Journey):
+    loans = j.borrower.get("/api/loans/my-loans")
+    assert loans.status == 200
+    assert [loan["id"] for loan in loans.json()] == [j.loan_id]
+    repayments = j.borrower.get(f"/api/repayments/loan/{j.loan_id}")
+    assert repayments.status == 200 and len(repayments.json()) == 1
+    history = j.borrower.get("/api/wallet/transactions")
+    assert history.status == 200
+    assert [row["amount"] for row in history.json()] == ["4442.44", "50000.00", "5000.00"]
+
 
 JOURNEY = [
     step_register,
@@ -157,6 +206,12 @@ JOURNEY = [
     step_refresh,
     step_me_and_empty_wallet,
     step_officer_signs_in,
+    step_deposit,
+    step_quote,
+    step_apply,
+    step_officer_approves,
+    step_repay,
+    step_history,
 ]
 
 
@@ -165,6 +220,7 @@ def test_borrower_and_officer_journey(cluster):
     for step in JOURNEY:
         step(journey)
     cluster.journey = journey
+    assert_reconcile_clean(cluster)
 
 
 def test_data_written_on_the_primary_is_read_back_from_the_replica(cluster):
@@ -250,33 +306,78 @@ def test_metrics_and_json_logs_carry_the_request_id(cluster):
 # --- Failures under load ----------------------------------------------------------------
 
 
-def register_step(acknowledged: list, lock: threading.Lock):
-    """Load step: register new borrowers, then read a balance with the token."""
+@dataclass
+class Deposit:
+    token: str
+    user_id: int
+    key: str
+    amount: str
+    status: int
+    at: float
+
+
+def money_step(deposits: list, lock: threading.Lock):
+    """Load step: each worker registers a borrower, then deposits and reads its balance."""
 
     def step(client: Client, n: int):
-        if n % 3 == 0:
+        if client.token is None:
             email = new_email("load")
             response = client.post(
                 "/api/auth/register", {"name": "Load", "email": email, "password": PASSWORD}
             )
             if response.status == 201:
-                with lock:
-                    acknowledged.append((email, time.monotonic()))
                 client.token = response.json()["access_token"]
+                client.user_id = response.json()["user"]["id"]
             return "register", response.status, email
-        if client.token is None:
-            return "skip", 200, ""
-        response = client.get("/api/wallet/balance")
-        return "balance", response.status, ""
+        if n % 2:
+            key, amount = uuid.uuid4().hex, f"{(n % 7) + 1}.25"
+            try:
+                status = client.post(
+                    "/api/wallet/deposit", {"amount": amount, "idempotency_key": key}
+                ).status
+            except (OSError, http.client.HTTPException):
+                status = 0
+            with lock:
+                deposits.append(
+                    Deposit(client.token, client.user_id, key, amount, status, time.monotonic())
+                )
+            return "deposit", status, key
+        return "balance", client.get("/api/wallet/balance").status, ""
 
     return step
 
 
+def settle_and_check_deposits(cluster, deposits: list[Deposit]):
+    """Retry every deposit that got no 201 with its own key, then check each wallet holds
+    exactly the sum of its deposits: nothing acknowledged was lost, nothing applied twice."""
+    retry = cluster.client(source_ip="127.0.0.15")
+    for deposit in deposits:
+        if deposit.status != 201:
+            retry.token = deposit.token
+            again = retry.post(
+                "/api/wallet/deposit", {"amount": deposit.amount, "idempotency_key": deposit.key}
+            )
+            assert again.status == 201, again.body
+            time.sleep(0.05)
+    expected: dict[int, Decimal] = {}
+    tokens = {}
+    for deposit in deposits:
+        expected[deposit.user_id] = expected.get(deposit.user_id, Decimal(0)) + Decimal(
+            deposit.amount
+        )
+        tokens[deposit.user_id] = deposit.token
+    for user_id, total in expected.items():
+        retry.token = tokens[user_id]
+        balance = retry.get("/api/wallet/balance").json()["balance"]
+        assert Decimal(balance) == total, f"user {user_id}: {balance} != {total}"
+        time.sleep(0.05)
+
+
 def test_killing_an_app_instance_under_load_loses_no_acknowledged_request(cluster):
-    acknowledged: list = []
+    deposits: list[Deposit] = []
     lock = threading.Lock()
 
-    with Load(cluster, register_step(acknowledged, lock), threads=6, seconds=12) as load:
+    with Load(cluster, money_step(deposits, lock), threads=6, seconds=12, pause=0.02) as load:
         time.sleep(3)
         cluster.run("kill", "app1")
         killed_at = time.monotonic()
@@ -284,24 +385,17 @@ def test_killing_an_app_instance_under_load_loses_no_acknowledged_request(cluste
         cluster.run("start", "app1", timeout=120)
 
     statuses = load.statuses()
-    print("instance killed under load:", statuses, "registrations:", len(acknowledged))
+    print("instance killed under load:", statuses, "deposits:", len(deposits))
     failed = [o for o in load.outcomes if o.status not in (200, 201)]
     after_kill = [o for o in load.outcomes if o.started > killed_at + 1]
-    assert len(acknowledged) > 10, statuses
+    assert sum(1 for d in deposits if d.status == 201) > 20, statuses
     # The only failures are requests in flight on the killed instance: nginx answers 503,
     # or cuts a response whose body was still coming (status 0 here). Never a hang,
     # never a 500, and no client took such an answer for a success.
     assert all(o.status in (0, 503) for o in failed), statuses
     assert len(failed) <= 12, statuses
     assert after_kill and all(o.status in (200, 201) for o in after_kill), statuses
-    # Every registration that was acknowledged is there, with its wallet.
-    emails = [email for email, _ in acknowledged]
-    rows = cluster.query(
-        "SELECT count(*) FROM accounts_user u JOIN wallets_wallet w ON w.user_id = u.id "
-        "WHERE u.email = ANY(%s)",
-        (emails,),
-    )
-    assert rows[0][0] == len(emails)
+    settle_and_check_deposits(cluster, deposits)
     assert_reconcile_clean(cluster)
 
 
@@ -376,32 +470,27 @@ def test_service_keeps_working_while_redis_is_down(cluster):
 
 
 def test_backup_taken_during_load_restores_into_a_consistent_copy(cluster):
-    acknowledged: list = []
+    deposits: list[Deposit] = []
     lock = threading.Lock()
 
-    with Load(cluster, register_step(acknowledged, lock), threads=4, seconds=30, first_ip=60):
+    step = money_step(deposits, lock)
+    with Load(cluster, step, threads=4, seconds=30, first_ip=60, pause=0.02):
         time.sleep(2)
         backup_started = time.monotonic()
         backup = cluster.run("backup", timeout=300).stdout.strip().splitlines()[-1]
-        backup_finished = time.monotonic()
 
     restored_url = cluster.run("restore", backup, timeout=300).stdout.strip().splitlines()[-1]
     port = int(restored_url.rsplit(":", 1)[1].split("/")[0])
     try:
-        before = [email for email, at in acknowledged if at < backup_started]
-        assert before, "no registration was acknowledged before the backup began"
-        rows = cluster.query(
-            "SELECT count(*) FROM accounts_user WHERE email = ANY(%s)", (before,), port=port
-        )
-        assert rows[0][0] == len(before)
-        # Registration is one transaction: no borrower without a wallet, nor the reverse.
-        orphans = cluster.query(
-            "SELECT count(*) FROM accounts_user u LEFT JOIN wallets_wallet w "
-            "ON w.user_id = u.id WHERE u.role = 'BORROWER' AND w.user_id IS NULL",
+        before = [d for d in deposits if d.status == 201 and d.at < backup_started]
+        assert before, "no deposit was acknowledged before the backup began"
+        references = [f"deposit:{d.user_id}:{d.key}" for d in before]
+        found = cluster.query(
+            "SELECT count(*) FROM ledger_journalentry WHERE reference = ANY(%s)",
+            (references,),
             port=port,
         )
-        assert orphans[0][0] == 0
-        assert backup_finished > backup_started
+        assert found[0][0] == len(references)
         assert_reconcile_clean(cluster, restored_url, where="restored copy")
     finally:
         cluster.run("stop-restored", str(port))
