@@ -494,3 +494,43 @@ def test_backup_taken_during_load_restores_into_a_consistent_copy(cluster):
         assert_reconcile_clean(cluster, restored_url, where="restored copy")
     finally:
         cluster.run("stop-restored", str(port))
+
+
+def test_point_in_time_recovery_stops_at_the_target(cluster):
+    client = cluster.client(source_ip="127.0.0.16")
+    login = client.post("/api/auth/login", {"email": cluster.journey.email, "password": PASSWORD})
+    client.token = login.json()["access_token"]
+    user_id = cluster.journey.user_id
+    backup = cluster.run("backup", timeout=300).stdout.strip().splitlines()[-1]
+
+    kept, lost = f"pitr-kept-{uuid.uuid4().hex}", f"pitr-lost-{uuid.uuid4().hex}"
+    deposit = "/api/wallet/deposit"
+    assert client.post(deposit, {"amount": "1.00", "idempotency_key": kept}).status == 201
+    time.sleep(1)
+    (target,) = cluster.query("SELECT now()::text")[0]
+    time.sleep(1)
+    assert client.post(deposit, {"amount": "2.00", "idempotency_key": lost}).status == 201
+    cluster.run("archive-now")
+
+    result = subprocess.run(
+        [str(cluster.root / "deploy" / "local-cluster"), "restore", backup, "55437"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "RECOVERY_TARGET_TIME": target},
+    )
+    assert result.returncode == 0, result.stderr
+    try:
+        references = {
+            row[0]
+            for row in cluster.query(
+                "SELECT reference FROM ledger_journalentry WHERE reference LIKE %s",
+                (f"deposit:{user_id}:pitr-%",),
+                port=55437,
+            )
+        }
+        assert references == {f"deposit:{user_id}:{kept}"}
+        assert_reconcile_clean(cluster, result.stdout.strip().splitlines()[-1], where="PITR copy")
+    finally:
+        cluster.run("stop-restored", "55437")
