@@ -35,9 +35,10 @@ test-browser: install browser
 	$(BIN)/pytest -m browser
 
 # Starts deploy/local-cluster (installing nginx and PgBouncer with apt-get when missing),
-# runs the tests marked `cluster` through it, and stops it.
+# runs the tests marked `cluster` through it, and stops it. The cluster's ports are fixed,
+# so runs from several checkouts on one machine wait for each other (flock).
 test-cluster: install
-	$(BIN)/pytest -m cluster tests/cluster
+	flock /tmp/lending-local-cluster.lock $(BIN)/pytest -m cluster tests/cluster
 
 cluster-up: install
 	deploy/local-cluster up
