@@ -23,6 +23,16 @@ OFFICER_GROUP_NAME = "Loan officers"
 OFFICER_GROUP_PERMISSIONS = (
     "accounts.view_user",
     "wallets.view_wallet",
+    "loans.view_loan",
+    "loans.approve_loan",
+    "loans.reject_loan",
+    "loans.view_installment",
+    "loans.view_repayment",
+    "loans.view_loanevent",
+    "ledger.view_account",
+    "ledger.view_journalentry",
+    "ledger.view_posting",
+    "ledger.view_idempotencyrecord",
 )
 
 

@@ -49,13 +49,21 @@ def test_borrowers_are_refused_at_the_admin_login(client):
 
 
 @pytest.mark.django_db
-def test_officer_index_lists_users_and_wallets_only(client):
+def test_officer_index_lists_what_officers_may_see(client):
     client.force_login(OfficerFactory())
 
     response = client.get("/admin/")
 
     models = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
-    assert models == {"User", "Wallet"}
+    assert models == {
+        "User",
+        "Wallet",
+        "Loan",
+        "Account",
+        "JournalEntry",
+        "Posting",
+        "IdempotencyRecord",
+    }
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from loans.services import loan_apply, loan_approve
 from wallets.services import wallet_deposit, wallet_open
 
 DEMO_OFFICER = ("admin@example.com", "admin123", "Demo Admin")
+DEMO_CHECKER = ("officer@example.com", "officer123", "Demo Officer")
 DEMO_BORROWER = ("borrower@example.com", "borrower123", "Demo Borrower")
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             raise CommandError("Demo data is for development only: set DEBUG=1.")
         with transaction.atomic():
             officer = self._user(DEMO_OFFICER, User.Role.ADMIN)
+            self._user(DEMO_CHECKER, User.Role.OFFICER)
             borrower = self._user(DEMO_BORROWER, User.Role.BORROWER)
             if not Loan.objects.filter(borrower=borrower).exists():
                 wallet_deposit(user=borrower, amount=Decimal("5000.00"), idempotency_key="demo")
@@ -32,6 +34,7 @@ class Command(BaseCommand):
                 loan_apply(borrower=borrower, principal_amount=Decimal("20000.00"), tenure_months=6)
         self.stdout.write("Demo data loaded:")
         self.stdout.write(f"  officer  (admin)  {DEMO_OFFICER[0]} / {DEMO_OFFICER[1]}")
+        self.stdout.write(f"  officer  (admin)  {DEMO_CHECKER[0]} / {DEMO_CHECKER[1]}")
         self.stdout.write(f"  borrower (API)    {DEMO_BORROWER[0]} / {DEMO_BORROWER[1]}")
 
     def _user(self, credentials, role):

@@ -16,10 +16,14 @@ def _permission_names(group: Group) -> set[str]:
 
 
 @pytest.mark.django_db
-def test_migrations_create_the_group_with_view_rights_on_users_and_wallets():
+def test_migrations_give_the_group_exactly_the_officers_permissions():
     group = Group.objects.get(name=OFFICER_GROUP_NAME)
 
-    assert _permission_names(group) == {"accounts.view_user", "wallets.view_wallet"}
+    assert _permission_names(group) == set(OFFICER_GROUP_PERMISSIONS)
+    assert {"loans.approve_loan", "loans.reject_loan"} <= _permission_names(group)
+    assert not any(
+        p.split(".")[1].startswith(("add_", "change_", "delete_")) for p in _permission_names(group)
+    )
 
 
 @pytest.mark.django_db

@@ -227,3 +227,16 @@ def test_the_audit_trail_is_append_only(borrower):
 
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         LoanEvent.objects.filter(loan=loan).update(reason="rewritten")
+
+
+@pytest.mark.django_db
+def test_a_loan_officer_from_the_group_can_decide(borrower):
+    loan = applied_loan(borrower)
+    client = admin_client(OfficerFactory())
+
+    page = client.get(reverse("admin:loans_loan_change", args=[loan.pk]))
+    client.post(reverse("admin:loans_loan_approve", args=[loan.pk]))
+
+    assert page.status_code == 200
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.ACTIVE
