@@ -17,7 +17,8 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Throttling counters and replica pins must not leak from one test into the next."""
+    """Every test starts with an empty cache: throttling counters, replica pins and the
+    dashboard's figures must not leak from one test into the next."""
     cache.clear()
     yield
     cache.clear()
