@@ -1,23 +1,27 @@
-"""Request rate limits for the API (OWASP API4: unrestricted resource consumption).
+"""API throttling: counters live in Django's cache (Redis when ``REDIS_URL`` is set).
 
-Unauthenticated requests are counted per client address, authenticated ones per user;
-the rates are settings (``API_THROTTLE_ANON``, ``API_THROTTLE_USER``) read at each
-request. Counters live in Django's cache: shared by every process when ``REDIS_URL`` is
-set, per process otherwise. Failed logins have their own, stricter lockout (django-axes).
+The counters are best effort: when Redis is down the cache answers nothing and requests
+pass, while nginx's per-client limit in front still holds. Rates are read at each
+request from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
 """
 
-from django.conf import settings
-from rest_framework import throttling
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from lendingsite.http import client_ip
 
 
-class _SettingsRateMixin:
+class _LiveRatesMixin:
     def get_rate(self):
-        return settings.API_THROTTLE_RATES.get(self.scope)
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        return client_ip(request)
 
 
-class AnonRateThrottle(_SettingsRateMixin, throttling.AnonRateThrottle):
-    """Requests without a user, per client address."""
+class ClientAnonRateThrottle(_LiveRatesMixin, AnonRateThrottle):
+    """Anonymous callers, counted per client address (behind the proxy)."""
 
 
-class UserRateThrottle(_SettingsRateMixin, throttling.UserRateThrottle):
-    """Requests of a signed-in user, per user."""
+class ClientUserRateThrottle(_LiveRatesMixin, UserRateThrottle):
+    """Signed-in callers, counted per user (anonymous ones per client address)."""

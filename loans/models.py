@@ -218,3 +218,28 @@ class Repayment(models.Model):
 
     def __str__(self):
         return f"Repayment {self.amount} on loan {self.loan_id}"
+
+
+class LoanEvent(models.Model):
+    """The audit trail: one row per transition (who, when, from → to, why, from where).
+
+    Written by the services in the same transaction as the transition. Append-only: a
+    trigger refuses UPDATE and DELETE (migration ``0003_loanevent_append_only``).
+    """
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="events")
+    source = models.CharField(max_length=16, blank=True)  # blank: the application itself
+    target = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["loan", "pk"]
+        indexes = [models.Index(fields=["loan", "id"], name="loans_event_loan_idx")]
+
+    def __str__(self):
+        return f"{self.loan_id}: {self.source or '∅'} → {self.target}"

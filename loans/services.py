@@ -5,10 +5,13 @@ nothing else. Installment rows are children of the loan and are only written und
 loan's lock, so they need no lock of their own.
 """
 
+import hashlib
+import json
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +27,7 @@ from loans.exceptions import (
     SameOfficerError,
 )
 from loans.locks import loan_qs_select_for_update
-from loans.models import Installment, Loan, Repayment
+from loans.models import Installment, Loan, LoanEvent, Repayment
 from loans.schedule import InterestMethod, Quote, add_months, quote
 from wallets.locks import wallet_qs_select_for_update
 from wallets.selectors import wallet_account_id
@@ -79,6 +82,39 @@ def loan_quote(
     )
 
 
+QUOTE_CACHE_SECONDS = 300
+
+
+def loan_quote_cached(**terms) -> Quote:
+    """``loan_quote``, remembered in the cache (Redis) for a few minutes.
+
+    The key holds everything the price depends on: the terms, the default rate and the
+    date (the first installment falls a month from today). Refusals are not cached.
+    """
+    fingerprint = json.dumps(
+        {**terms, "default_rate": settings.LOAN_DEFAULT_RATE, "today": timezone.localdate()},
+        sort_keys=True,
+        default=str,
+    )
+    key = "loan-quote:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        cached = loan_quote(**terms)
+        cache.set(key, cached, timeout=QUOTE_CACHE_SECONDS)
+    return cached
+
+
+def _record_event(loan: Loan, source: str, *, actor, reason: str = "", client_ip=None) -> None:
+    LoanEvent.objects.create(
+        loan=loan,
+        source=source,
+        target=loan.status,
+        actor=actor,
+        reason=reason,
+        client_ip=client_ip,
+    )
+
+
 def _check_open_loan_limit(*, borrower_id: int, excluding: int | None = None) -> None:
     open_loans = Loan.objects.filter(borrower_id=borrower_id, status__in=OPEN_STATUSES)
     if excluding is not None:
@@ -99,6 +135,7 @@ def loan_apply(
     tenure_months: int,
     interest_rate: Decimal | None = None,
     interest_method: str = InterestMethod.REDUCING,
+    client_ip: str | None = None,
 ) -> Loan:
     """Record an application and its planned schedule (dates move to the disbursement day)."""
     priced = loan_quote(
@@ -130,6 +167,7 @@ def loan_apply(
         )
         for row in priced.installments
     )
+    _record_event(loan, "", actor=borrower, client_ip=client_ip)
     return loan
 
 
@@ -141,7 +179,7 @@ def _locked_loan(loan_id: int, **filters) -> Loan:
 
 
 @transaction.atomic
-def loan_approve(*, loan_id: int, officer) -> Loan:
+def loan_approve(*, loan_id: int, officer, client_ip: str | None = None) -> Loan:
     """Approve a loan; disburse it now, or (maker-checker) when a second officer approves.
 
     Below ``LOAN_MAKER_CHECKER_THRESHOLD``: APPLIED → APPROVED → ACTIVE in this one
@@ -157,6 +195,7 @@ def loan_approve(*, loan_id: int, officer) -> Loan:
         wallet_qs_select_for_update().get(user_id=loan.borrower_id)
         _check_open_loan_limit(borrower_id=loan.borrower_id, excluding=loan.pk)
         loan.approve(by=officer)
+        _record_event(loan, Loan.Status.APPLIED, actor=officer, client_ip=client_ip)
         if loan.needs_two_officers:
             loan.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
             return loan
@@ -170,13 +209,14 @@ def loan_approve(*, loan_id: int, officer) -> Loan:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; only APPLIED or APPROVED loans can be approved."
         )
-    _disburse(loan, officer=officer)
+    _disburse(loan, officer=officer, client_ip=client_ip)
     return loan
 
 
-def _disburse(loan: Loan, *, officer) -> None:
+def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
     """APPROVED → ACTIVE: pay the principal into the wallet and start the schedule."""
     loan.disburse(by=officer)
+    _record_event(loan, Loan.Status.APPROVED, actor=officer, client_ip=client_ip)
     receivable = account_get_system(Account.LOANS_RECEIVABLE)
     ledger_post(
         kind=JournalEntry.Kind.LOAN_DISBURSEMENT,
@@ -208,7 +248,7 @@ def _disburse(loan: Loan, *, officer) -> None:
 
 
 @transaction.atomic
-def loan_reject(*, loan_id: int, officer, reason: str) -> Loan:
+def loan_reject(*, loan_id: int, officer, reason: str, client_ip: str | None = None) -> Loan:
     """APPLIED → REJECTED, with the reason the borrower will see. Locks: the loan."""
     reason = (reason or "").strip()
     if not reason:
@@ -223,6 +263,7 @@ def loan_reject(*, loan_id: int, officer, reason: str) -> Loan:
             f"Loan {loan.pk} is {loan.status}; only APPLIED loans can be rejected."
         )
     loan.reject(by=officer, reason=reason)
+    _record_event(loan, Loan.Status.APPLIED, actor=officer, reason=reason, client_ip=client_ip)
     loan.save(
         update_fields=["status", "rejected_by", "rejected_at", "rejection_reason", "updated_at"]
     )
@@ -255,7 +296,14 @@ def _allocate(
 
 
 @transaction.atomic
-def loan_repay(*, loan_id: int, borrower, amount: Decimal, idempotency_key: str) -> Repayment:
+def loan_repay(
+    *,
+    loan_id: int,
+    borrower,
+    amount: Decimal,
+    idempotency_key: str,
+    client_ip: str | None = None,
+) -> Repayment:
     """Pay ``amount`` from the borrower's wallet towards an ACTIVE loan.
 
     Locks: the loan (so concurrent repayments on it run one after another and can never
@@ -300,6 +348,7 @@ def loan_repay(*, loan_id: int, borrower, amount: Decimal, idempotency_key: str)
     fully_repaid = loan.outstanding_amount == 0
     if fully_repaid:
         loan.close()
+        _record_event(loan, Loan.Status.ACTIVE, actor=borrower, client_ip=client_ip)
     loan.save(update_fields=["outstanding_amount", "status", "closed_at", "updated_at"])
     return Repayment.objects.create(
         loan=loan,

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
         codes["tests"] = _step(
             "state machine, OWASP and bad-input tests",
             [
-                *(python, "-m", "pytest", "-q", "-p", "no:warnings", "-m", "not reliability"),
+                *(python, "-m", "pytest", "-q", "-m", "not reliability"),
                 *("tests/reliability", "tests/security"),
                 *("--junitxml", str(RESULTS / "pytest.xml")),
             ],

@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=VAR / "fuzz.json")
     args = parser.parse_args(argv)
 
-    extra_env = {"API_THROTTLE_ANON": "1000000/min", "API_THROTTLE_USER": "1000000/min"}
+    extra_env = {"THROTTLE_ANON_RATE": "1000000/min", "THROTTLE_USER_RATE": "1000000/min"}
     with LiveService(name="fuzz", workers=2, threads=4, extra_env=extra_env) as service:
         service.setup_django()
         tokens = seed_data()

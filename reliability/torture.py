@@ -783,8 +783,8 @@ def main(argv=None) -> int:
 
     extra_env = {
         # The run is many clients on one address: throttling is tested elsewhere.
-        "API_THROTTLE_ANON": "1000000/min",
-        "API_THROTTLE_USER": "1000000/min",
+        "THROTTLE_ANON_RATE": "1000000/min",
+        "THROTTLE_USER_RATE": "1000000/min",
     }
     wall_started = time.time()
     service = LiveService(

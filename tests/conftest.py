@@ -16,8 +16,9 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate-limit counters live in the cache: every test starts with none."""
+def _empty_cache():
+    """Every test starts with an empty cache: throttling counters, replica pins and the
+    dashboard's figures must not leak from one test into the next."""
     cache.clear()
     yield
     cache.clear()

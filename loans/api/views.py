@@ -6,11 +6,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsBorrower, IsOfficer
+from lendingsite.db_router import replica_reads
+from lendingsite.http import client_ip
 from lendingsite.idempotency import (
     IDEMPOTENCY_KEY_HEADER,
     idempotency_key_from,
     idempotent_response,
 )
+from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from lendingsite.serializers import MAX_ID, JsonTypedSerializer
 from loans.api.serializers import (
@@ -26,7 +29,7 @@ from loans.selectors import (
     loan_list_pending,
     repayment_list,
 )
-from loans.services import loan_apply, loan_approve, loan_quote, loan_reject, loan_repay
+from loans.services import loan_apply, loan_approve, loan_quote_cached, loan_reject, loan_repay
 
 
 class LoanTermsInputSerializer(JsonTypedSerializer):
@@ -63,7 +66,7 @@ class LoanCalculateEmiApi(APIView):
     def post(self, request):
         terms = LoanTermsInputSerializer(data=request.data)
         terms.is_valid(raise_exception=True)
-        priced = loan_quote(**terms.validated_data)
+        priced = loan_quote_cached(**terms.validated_data)
         return Response(self.OutputSerializer(priced).data)
 
 
@@ -74,7 +77,9 @@ class LoanApplyApi(APIView):
     def post(self, request):
         terms = LoanTermsInputSerializer(data=request.data)
         terms.is_valid(raise_exception=True)
-        loan = loan_apply(borrower=request.user, **terms.validated_data)
+        loan = loan_apply(
+            borrower=request.user, client_ip=client_ip(request), **terms.validated_data
+        )
         return Response(LoanOutputSerializer(loan).data, status=status.HTTP_201_CREATED)
 
 
@@ -82,6 +87,7 @@ class LoanMyListApi(APIView):
     permission_classes = [IsAuthenticated, IsBorrower]
 
     @extend_schema(responses={200: LoanOutputSerializer(many=True)})
+    @replica_reads()  # a list: may lag, except right after the caller's own write
     def get(self, request):
         loans = loan_list_for_borrower(borrower=request.user)
         return Response(LoanOutputSerializer(loans, many=True).data)
@@ -105,6 +111,7 @@ class LoanPendingListApi(APIView):
     permission_classes = [IsAuthenticated, IsOfficer]
 
     @extend_schema(responses={200: LoanOutputSerializer(many=True)})
+    @replica_reads()  # a work queue: the decision itself re-reads the loan under lock
     def get(self, request):
         return Response(LoanOutputSerializer(loan_list_pending(), many=True).data)
 
@@ -123,15 +130,21 @@ class LoanDecisionApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={200: LoanOutputSerializer})
+    @money_operation("loan_decision")
     def post(self, request):
         decision = self.InputSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
         data = decision.validated_data
         if data["approved"]:
-            loan = loan_approve(loan_id=data["loan_id"], officer=request.user)
+            loan = loan_approve(
+                loan_id=data["loan_id"], officer=request.user, client_ip=client_ip(request)
+            )
         else:
             loan = loan_reject(
-                loan_id=data["loan_id"], officer=request.user, reason=data["rejection_reason"]
+                loan_id=data["loan_id"],
+                officer=request.user,
+                reason=data["rejection_reason"],
+                client_ip=client_ip(request),
             )
         return Response(LoanOutputSerializer(loan).data)
 
@@ -156,6 +169,7 @@ class RepaymentCreateApi(APIView):
         parameters=[IDEMPOTENCY_KEY_HEADER],
         responses={201: OutputSerializer},
     )
+    @money_operation("repayment")
     def post(self, request):
         payment = self.InputSerializer(data=request.data)
         payment.is_valid(raise_exception=True)
@@ -164,7 +178,11 @@ class RepaymentCreateApi(APIView):
 
         def operation():
             repayment = loan_repay(
-                loan_id=loan_id, borrower=request.user, amount=amount, idempotency_key=key
+                loan_id=loan_id,
+                borrower=request.user,
+                amount=amount,
+                idempotency_key=key,
+                client_ip=client_ip(request),
             )
             loan = repayment.loan
             body = self.OutputSerializer(
@@ -187,6 +205,7 @@ class RepaymentCreateApi(APIView):
 
 class RepaymentListApi(APIView):
     @extend_schema(responses={200: RepaymentOutputSerializer(many=True)})
+    @replica_reads()  # history: may lag, except right after the caller's own write
     def get(self, request, loan_id: int):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         return Response(RepaymentOutputSerializer(repayment_list(loan=loan), many=True).data)

@@ -3,23 +3,16 @@
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 
-from accounts.tokens import token_pair_for
 from ledger.models import JournalEntry
 from loans.models import Loan, Repayment
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.concurrency import run_concurrently
+from tests.conftest import client_for
 from tests.loans.factories import active_loan, applied_loan
 from tests.loans.helpers import assert_books_clean
 from wallets.models import Wallet
 from wallets.services import wallet_deposit
-
-
-def _client(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user)['access_token']}")
-    return client
 
 
 @pytest.mark.django_db(transaction=True)
@@ -30,7 +23,7 @@ def test_two_officers_approving_at_once_disburse_once():
 
     results = run_concurrently(
         [
-            lambda o=o: _client(o).post(
+            lambda o=o: client_for(o).post(
                 "/api/loans/admin/approve", {"loan_id": loan.pk, "approved": True}
             )
             for o in officers
@@ -52,7 +45,7 @@ def test_approvals_of_different_loans_of_one_borrower_respect_the_open_loan_limi
 
     results = run_concurrently(
         [
-            lambda o=o, loan=loan: _client(o).post(
+            lambda o=o, loan=loan: client_for(o).post(
                 "/api/loans/admin/approve", {"loan_id": loan.pk, "approved": True}
             )
             for o, loan in zip(officers, loans, strict=True)
@@ -74,7 +67,7 @@ def test_concurrent_repayments_never_overpay_the_loan_nor_empty_the_wallet_below
 
     results = run_concurrently(
         [
-            lambda n=n: _client(borrower).post(
+            lambda n=n: client_for(borrower).post(
                 "/api/repayments/make-payment",
                 {"loan_id": loan.pk, "amount": str(share), "idempotency_key": f"race-{n}"},
             )
@@ -108,7 +101,7 @@ def test_concurrent_repayments_on_two_loans_sharing_one_wallet_stop_at_the_balan
 
     results = run_concurrently(
         [
-            lambda n=n: _client(borrower).post(
+            lambda n=n: client_for(borrower).post(
                 "/api/repayments/make-payment",
                 {"loan_id": loans[n % 2].pk, "amount": "100.00", "idempotency_key": f"k{n}"},
             )

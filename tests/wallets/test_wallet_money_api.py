@@ -2,9 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
-from accounts.tokens import token_pair_for
 from ledger.models import IdempotencyRecord, JournalEntry
 from lendingsite.idempotency import _advisory_lock_id
 from tests.accounts.factories import BorrowerFactory
@@ -326,20 +324,14 @@ def test_transactions_show_only_the_callers_wallet(borrower_client):
 # --- real concurrency: each request on its own connection -------------------------------
 
 
-def _client(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user)['access_token']}")
-    return client
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_withdrawals_let_through_exactly_what_the_balance_allows():
     user = BorrowerFactory()
-    _client(user).post(DEPOSIT, {"amount": "100.00", "idempotency_key": "seed"})
+    client_for(user).post(DEPOSIT, {"amount": "100.00", "idempotency_key": "seed"})
 
     results = run_concurrently(
         [
-            lambda n=n: _client(user).post(
+            lambda n=n: client_for(user).post(
                 WITHDRAW, {"amount": "30.00", "idempotency_key": f"w{n}"}
             )
             for n in range(10)
@@ -358,7 +350,7 @@ def test_the_same_key_sent_concurrently_moves_money_once():
 
     results = run_concurrently(
         [
-            lambda: _client(user).post(DEPOSIT, {"amount": "50.00", "idempotency_key": "once"})
+            lambda: client_for(user).post(DEPOSIT, {"amount": "50.00", "idempotency_key": "once"})
             for _ in range(8)
         ]
     )
@@ -381,14 +373,14 @@ def test_concurrent_transfers_on_many_wallets_keep_the_books_clean():
 
     users = BorrowerFactory.create_batch(4)
     for user in users:
-        _client(user).post(DEPOSIT, {"amount": "100.00", "idempotency_key": "seed"})
+        client_for(user).post(DEPOSIT, {"amount": "100.00", "idempotency_key": "seed"})
 
     work = []
     for n in range(24):
         user = users[n % 4]
         path = WITHDRAW if n % 3 else DEPOSIT
         work.append(
-            lambda u=user, p=path, n=n: _client(u).post(
+            lambda u=user, p=path, n=n: client_for(u).post(
                 p, {"amount": "45.00", "idempotency_key": f"k{n}"}
             )
         )

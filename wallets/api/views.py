@@ -6,11 +6,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsBorrower
+from lendingsite.db_router import replica_reads
 from lendingsite.idempotency import (
     IDEMPOTENCY_KEY_HEADER,
     idempotency_key_from,
     idempotent_response,
 )
+from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from lendingsite.serializers import MAX_ID, JsonTypedSerializer
 from wallets.selectors import wallet_get_for_user, wallet_transaction_list
@@ -73,6 +75,7 @@ class WalletTransactionListApi(APIView):
         ],
         responses={200: WalletTransactionOutputSerializer(many=True)},
     )
+    @replica_reads()  # history tolerates replica lag (not right after the caller's write)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -153,6 +156,7 @@ class WalletDepositApi(_WalletTransferApi):
         parameters=[IDEMPOTENCY_KEY_HEADER],
         responses={201: WalletTransferOutputSerializer},
     )
+    @money_operation("deposit")
     def post(self, request):
         return super().post(request)
 
@@ -166,5 +170,6 @@ class WalletWithdrawApi(_WalletTransferApi):
         parameters=[IDEMPOTENCY_KEY_HEADER],
         responses={201: WalletTransferOutputSerializer},
     )
+    @money_operation("withdrawal")
     def post(self, request):
         return super().post(request)
