@@ -1,7 +1,8 @@
 """The service under test: gunicorn on a free loopback port, on a private cluster.
 
-Production settings (``DEBUG=0``, a generated ``SECRET_KEY``), except that plain HTTP
-is served (``SECURE_SSL_REDIRECT=false``) and static files need no manifest.
+Production settings (``DEBUG=0``, a generated ``SECRET_KEY``) and the production
+gunicorn configuration, except that plain HTTP is served (``SECURE_SSL_REDIRECT=false``)
+and static files need no manifest.
 """
 
 import http.client
@@ -94,32 +95,32 @@ class LiveService:
 
     def start_gunicorn(self) -> None:
         self.log = self.log_path.open("w")
+        # The production configuration (deploy/gunicorn.conf.py): gthread workers,
+        # timeouts, keep-alive. Two changes: the suite's address and sizes, and no
+        # recycling of workers after N requests (a recycled worker drops its kept-alive
+        # connections, which would look like a fault to clients talking to it directly;
+        # in production nginx stands in front and retries on another connection).
+        env = {
+            **self.env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": str(self.workers),
+            "GUNICORN_THREADS": str(self.threads),
+            "GUNICORN_LOG_LEVEL": "warning",
+        }
         self.gunicorn = subprocess.Popen(  # noqa: S603
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "lendingsite.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--threads",
-                str(self.threads),
-                "--worker-class",
-                "gthread",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
+                "--config",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "--max-requests",
+                "0",
                 "--backlog",
                 "512",
-                # Clients keep their connections; the server must not drop idle ones under
-                # them (a request lost that way would look like a fault).
-                "--keep-alive",
-                "300",
+                "lendingsite.wsgi",
             ],
-            env=self.env,
+            env=env,
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
