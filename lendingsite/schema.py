@@ -38,6 +38,7 @@ ERROR_DESCRIPTIONS = {
     415: "Unsupported content type.",
     422: "The idempotency key was already used with a different request body.",
     429: "Too many requests, or too many failed logins (`Retry-After`).",
+    503: "The database cannot be reached; nothing was changed (`Retry-After`).",
 }
 
 # Numbers in request bodies: a JSON number or a plain numeric string.
@@ -102,9 +103,10 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _error_statuses(self) -> set[int]:
         view = self.view
-        # A bad token is refused everywhere, everything is throttled, and the WSGI server
-        # refuses an over-long request line before the application sees it.
-        statuses = {401, 414, 429}
+        # A bad token is refused everywhere, everything is throttled, the WSGI server
+        # refuses an over-long request line before the application sees it, and without
+        # its database the service answers 503.
+        statuses = {401, 414, 429, 503}
         permissions = getattr(view, "permission_classes", [])
         if any(p not in (AllowAny, IsAuthenticated) for p in permissions):
             statuses.add(403)
