@@ -161,6 +161,7 @@ def render() -> str:
 
     if torture:
         lines += _torture_section(torture)
+    lines += _findings_section()
     lines += _method_section()
     return "\n".join(lines) + "\n"
 
@@ -243,6 +244,36 @@ def _torture_section(torture: dict) -> list[str]:
     if torture["failures"]:
         lines += ["", "Failures:", ""] + [f"- {failure}" for failure in torture["failures"]]
     return [*lines, ""]
+
+
+def _findings_section() -> list[str]:
+    return [
+        "## What the suite found, and what changed",
+        "",
+        "Each has a regression test; no money was ever lost or created.",
+        "",
+        "| finding | before | now | test |",
+        "| --- | --- | --- | --- |",
+        "| JSON nested thousands of levels deep (well under the size limit) | 500: the"
+        " decoder's `RecursionError` escaped DRF's parser | 400 naming the problem"
+        " (`lendingsite/parsers.py`) | `test_malformed_json_is_400_naming_the_problem` |",
+        '| Inputs of the wrong JSON type: `123` for a string, `"yes"` or `1` for a'
+        ' boolean, `" 12"`, `"1_000"`, `"1e1"` or other scripts\' digits for a'
+        " number | accepted and converted, contrary to the schema | 400 naming the field"
+        " (`lendingsite/serializers.py`) |"
+        " `test_bad_input.py`, schemathesis `negative_data_rejection` |",
+        "| Form-encoded bodies on every endpoint | accepted | 415, except the OAuth2 login"
+        " | `test_forms_are_only_for_the_oauth2_login` |",
+        "| An id beyond the 64-bit range (`loan_id`, `before`) | 404 | 400 naming the"
+        " field | `test_bad_decisions_are_refused_naming_the_field` |",
+        '| The schema listed only success statuses; amounts as strings matching `""`'
+        ' or `"-"` | every answer undocumented to a schema checker | every status'
+        " documented with the JSON error body; numbers as the number or string accepted"
+        " | `test_schema_contract.py`, schemathesis `status_code_conformance` |",
+        "| API answers (tokens, balances) carried no caching directive | cacheable by"
+        " default | `Cache-Control: no-store` | `test_api_answers_carry_the_security_headers` |",
+        "",
+    ]
 
 
 def _method_section() -> list[str]:
