@@ -210,7 +210,10 @@ def _torture_section(torture: dict) -> list[str]:
         ("same key, same body (must replay the first answer)", f["retries_same_key"]),
         ("same key, other body (must be 422)", f["retries_different_body"]),
         ("same key sent twice at once (must move money once)", f["duplicate_bursts"]),
-        ("5xx answers / broken connections", f"{f['server_errors_5xx']} / {f['transport_errors']}"),
+        (
+            "5xx answers (by status) / broken connections",
+            f"{f['server_errors_5xx']} ({_by_status(f)}) / {f['transport_errors']}",
+        ),
         ("… outside a fault's window", f["errors_outside_fault_windows"]),
         ("ledger entries no client asked for", f["phantom_entries"]),
         ("refusals that left an entry", f["refusals_that_left_a_trace"]),
@@ -244,6 +247,11 @@ def _torture_section(torture: dict) -> list[str]:
     if torture["failures"]:
         lines += ["", "Failures:", ""] + [f"- {failure}" for failure in torture["failures"]]
     return [*lines, ""]
+
+
+def _by_status(figures: dict) -> str:
+    counts = figures.get("server_errors_by_status", {})
+    return ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "none"
 
 
 def _findings_section() -> list[str]:

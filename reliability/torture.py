@@ -747,6 +747,7 @@ def verify(run: Run, sampler: Sampler, faults: list[dict]) -> dict:
             "retries_different_body": journal.counters["retries_different_body"],
             "duplicate_bursts": journal.counters["bursts"],
             "server_errors_5xx": len(server_errors),
+            "server_errors_by_status": dict(Counter(str(a.status) for a in server_errors)),
             "transport_errors": len(transport_errors),
             "errors_outside_fault_windows": len(stray),
             "phantom_entries": len(phantoms),
