@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install run test lint format migrate clean bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Load benchmark (not part of `make test`: it takes a few minutes and the whole machine).
+# Knobs are environment variables, e.g. `make bench BENCH_DURATION=5`; see bench/run.py.
+$(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
+	$(BIN)/pip install -q -r requirements-bench.txt
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	$(BIN)/python -m bench
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
