@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint format migrate clean bench
+.PHONY: install run test lint format migrate clean bench bench-cost
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ $(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
 
 bench: $(BIN)/.bench-installed
 	$(BIN)/python -m bench
+
+# CPU and queries per request, in process: compares code changes on a busy machine.
+bench-cost: $(BIN)/.bench-installed
+	$(BIN)/python -m bench.inprocess
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

@@ -47,6 +47,13 @@ def _statuses(row: dict) -> str:
     return f"{row['errors']:,} (" + ", ".join(f"{k}: {v:,}" for k, v in errors.items()) + ")"
 
 
+def _cpu(row: dict, who: str) -> str:
+    percent = row.get(f"{who}_cpu_percent")
+    per_request = row.get(f"{who}_cpu_ms_per_request")
+    text = f"{_fmt(percent)} %"
+    return text + f" ({per_request:.2f} ms)" if per_request is not None else text
+
+
 def ceiling_ratio(row: dict, pgbench: dict) -> float | None:
     ceiling = pgbench.get(row.get("ceiling") or "")
     if not ceiling or not ceiling.get("tps"):
@@ -117,10 +124,13 @@ def render_markdown(results: dict, *, chart_name: str | None = None) -> str:
             f"| {row['title']} | {row['concurrency']} | {row['requests']:,} | {_statuses(row)} "
             f"| {_fmt(row['throughput'])} | {_fmt(row['p50_ms'])} | {_fmt(row['p90_ms'])} "
             f"| {_fmt(row['p99_ms'])} | {ratio_text} | {_fmt(row.get('loadgen_cpu_percent'))} % "
-            f"| {_fmt(row.get('server_cpu_percent'))} % | {_fmt(row.get('db_cpu_percent'))} % |"
+            f"| {_cpu(row, 'server')} | {_cpu(row, 'db')} |"
         )
     lines.append("")
-    lines.append("CPU columns are per cent of one core over the whole run of that row.")
+    lines.append(
+        "CPU: per cent of one core over the whole row (warm-up included); in brackets, "
+        "CPU milliseconds per request."
+    )
     if pgbench:
         lines += [
             "",
@@ -168,6 +178,7 @@ def write_chart(results: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, (ax_tps, ax_p99) = plt.subplots(1, 2, figsize=(11, 4.5))
     by_scenario: dict[str, list[dict]] = {}
@@ -190,6 +201,7 @@ def write_chart(results: dict, path: Path) -> None:
         ax.set_xlabel("concurrent clients")
         ax.set_ylabel(ylabel)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         if concurrencies:
             ax.set_xticks(concurrencies)
         ax.grid(True, which="both", alpha=0.3)

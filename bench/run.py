@@ -227,11 +227,16 @@ def run_load(cfg: Config, server, admin: Admin, scenario, fixtures, concurrency:
     db_used = cpu_delta(db_before, cpu_seconds(admin.backend_pids(cfg.database)))
 
     result = json.loads(result_path.read_text())
+    answered = sum(result["statuses"].values()) or 1
     result.update(
         title=scenario.title,
         ceiling=scenario.ceiling,
         server_cpu_percent=round(100 * server_used / wall, 1),
         db_cpu_percent=round(100 * db_used / wall, 1),
+        # CPU per request is what a code change moves; it is far less sensitive than
+        # throughput to other work on the machine.
+        server_cpu_ms_per_request=round(1000 * server_used / answered, 3),
+        db_cpu_ms_per_request=round(1000 * db_used / answered, 3),
     )
     return result
 
@@ -295,19 +300,32 @@ def package_versions() -> dict:
     return versions
 
 
-def app_settings(cfg: Config) -> dict:
+def view_authentication(scenarios) -> str:
+    """Which authentication class each measured endpoint's view uses."""
+    from django.urls import resolve
+
+    parts = []
+    for scenario in scenarios:
+        view = getattr(resolve(scenario.path).func, "view_class", None)
+        classes = getattr(view, "authentication_classes", None) or []
+        names = ", ".join(c.__name__ for c in classes) or "none"
+        parts.append(f"{scenario.name}: {names}")
+    return "; ".join(parts)
+
+
+def app_settings(cfg: Config, scenarios) -> dict:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
     rest = settings.REST_FRAMEWORK
+    options = db.get("OPTIONS", {})
     return {
         "gunicorn": f"{cfg.workers} workers x {cfg.threads} threads ({cfg.worker_class})",
         "CONN_MAX_AGE": db.get("CONN_MAX_AGE"),
         "CONN_HEALTH_CHECKS": db.get("CONN_HEALTH_CHECKS"),
-        "pool": bool(db.get("OPTIONS", {}).get("pool")),
-        "authentication": ", ".join(
-            c.rsplit(".", 1)[-1] for c in rest["DEFAULT_AUTHENTICATION_CLASSES"]
-        ),
+        "prepare_threshold": options.get("prepare_threshold"),
+        "pool": options.get("pool") or False,
+        "authentication": view_authentication(scenarios),
         "renderer": ", ".join(c.rsplit(".", 1)[-1] for c in rest["DEFAULT_RENDERER_CLASSES"]),
         "load": (
             f"aiohttp closed loop, {cfg.warmup}s warm-up + {cfg.duration}s per row, "
@@ -364,7 +382,8 @@ def main() -> int:
                 log(
                     f"{scenario.name} C={concurrency}: {row['throughput']} req/s, "
                     f"p99 {row['p99_ms']} ms, errors {row['errors']}, "
-                    f"load gen. CPU {row['loadgen_cpu_percent']} %"
+                    f"load gen. CPU {row['loadgen_cpu_percent']} %, gunicorn CPU "
+                    f"{row['server_cpu_ms_per_request']} ms/request"
                 )
                 rows.append(row)
     finally:
@@ -376,7 +395,7 @@ def main() -> int:
         "PostgreSQL": server_version,
         "pgbench": pgbench_version,
     }
-    meta["settings"] = app_settings(cfg)
+    meta["settings"] = app_settings(cfg, [scenario for scenario, _ in runnable])
     results = {"meta": meta, "pgbench": pgbench_results, "scenarios": rows, "pending": pending}
 
     from bench import report

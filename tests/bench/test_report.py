@@ -18,6 +18,8 @@ def _row(scenario, concurrency, throughput, p99, statuses, ceiling):
         "loadgen_cpu_percent": 12.5,
         "server_cpu_percent": 150.0,
         "db_cpu_percent": 30.0,
+        "server_cpu_ms_per_request": 2.5,
+        "db_cpu_ms_per_request": 0.5,
     }
 
 
@@ -83,7 +85,7 @@ def test_markdown_has_one_line_per_row_errors_by_status_and_pending():
 
     assert text.startswith("### Run of 2026-01-02 03:04 UTC — smoke\n")
     assert "| title of repayment | 64 | 2,500 | 2 (409: 2) | 250.0 | 5.0 | 9.0 | 400.0 " in text
-    assert "| 15.00% of TPC-B-like | 12.5 % | 150.0 % | 30.0 % |" in text
+    assert "| 15.00% of TPC-B-like | 12.5 % | 150.0 % (2.50 ms) | 30.0 % (0.50 ms) |" in text
     assert "| tpcb-like | 16 | 2 | 30 | 2,000.0 | 8.00 | 0 |" in text
     assert "- POST /api/loans/calculate-emi (emi_quote): later" in text
     assert text.rstrip().endswith("![Throughput and p99 against concurrency](benchmarks.png)")
