@@ -1,4 +1,12 @@
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+
+class JWTClaimsScheme(SimpleJWTScheme):
+    """The bearer scheme of views that trust the token's claims (same token, same header)."""
+
+    target_class = "accounts.authentication.JWTClaimsAuthentication"
+    name = "jwtClaimsAuth"
 
 
 class AutoSchema(SpectacularAutoSchema):
