@@ -88,6 +88,20 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Database performance (issue 7; each measured in docs/BENCHMARKS.md) -------------
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# psycopg prepares a statement server-side after it has run this many times on one
+# connection (0: never, Django's default, needed behind a pooler without support for it).
+if _prepare := env.int("DB_PREPARE_THRESHOLD", default=0):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare
+# A psycopg connection pool per process (replaces persistent connections).
+if _pool_size := env.int("DB_POOL_SIZE", default=0):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": _pool_size,
+        "max_size": _pool_size,
+    }
+
 # --- Cache ---------------------------------------------------------------------------
 if env.str("REDIS_URL", default=""):
     CACHES = {
@@ -168,6 +182,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
+
+# --- API performance (issue 7; measured in docs/BENCHMARKS.md) ------------------------
+# orjson renders JSON several times faster than the standard library; Decimals still
+# become strings (COERCE_DECIMAL_TO_STRING) and the bytes are the same compact JSON.
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["drf_orjson_renderer.renderers.ORJSONRenderer"]
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
