@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint format migrate clean bench bench-cost
+.PHONY: install browser run test test-browser lint format migrate clean bench bench-cost
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +14,21 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
+# Debian's Chromium for the browser tests (tests/browser/); apt-get only when it is missing.
+browser: install
+	VENV=$(VENV) scripts/install-browser
+
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "Serving http://127.0.0.1:$(PORT)/  (API under /api/, docs at /api/docs/, admin at /admin/)"
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install lint
+test: install browser lint
 	$(BIN)/pytest
+
+test-browser: install browser
+	$(BIN)/pytest -m browser
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,3 +1,9 @@
+from collections.abc import Iterable
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -6,6 +12,69 @@ from accounts.exceptions import EmailTakenError
 from accounts.models import User
 
 EMAIL_UNIQUE_CONSTRAINTS = {"accounts_user_email_ci_unique", "accounts_user_email_key"}
+
+
+# --- Loan officers' group -----------------------------------------------------------
+OFFICER_GROUP_NAME = "Loan officers"
+# What the group may do in the back office, as "app_label.codename". An app that adds
+# permissions for officers appends them here and ships a data migration that calls
+# ``officer_group_sync(apps=apps, permissions=[...])`` with that migration's own copy of
+# the list, so old migrations never name models that do not exist yet at their point.
+OFFICER_GROUP_PERMISSIONS = (
+    "accounts.view_user",
+    "wallets.view_wallet",
+    "loans.view_loan",
+    "loans.approve_loan",
+    "loans.reject_loan",
+    "loans.view_installment",
+    "loans.view_repayment",
+    "loans.view_loanevent",
+    "ledger.view_account",
+    "ledger.view_journalentry",
+    "ledger.view_posting",
+    "ledger.view_idempotencyrecord",
+)
+
+
+def officer_group_sync(
+    *, permissions: Iterable[str] = OFFICER_GROUP_PERMISSIONS, apps: Apps | None = None
+) -> Group:
+    """Create the loan officers' group if missing and give it exactly ``permissions``.
+
+    Idempotent: permissions not in the list are taken away. ``apps`` is a data migration's
+    historical registry; permissions of the apps named are created first, since Django
+    itself creates them only after the whole ``migrate`` run. Raises ``LookupError``
+    naming any permission that does not exist.
+    """
+    registry = apps or global_apps
+    group_model = registry.get_model("auth", "Group")
+    permission_model = registry.get_model("auth", "Permission")
+    wanted = {tuple(name.split(".", 1)) for name in permissions}
+    if any(len(key) != 2 for key in wanted):
+        raise ValueError("Permissions are named 'app_label.codename'.")
+    for app_label in sorted({app_label for app_label, _ in wanted}):
+        # The live app config carries ``models_module``; the models come from ``registry``.
+        create_permissions(global_apps.get_app_config(app_label), apps=registry, verbosity=0)
+    found = {
+        (perm.content_type.app_label, perm.codename): perm
+        for perm in permission_model.objects.select_related("content_type").filter(
+            codename__in={codename for _, codename in wanted}
+        )
+        if (perm.content_type.app_label, perm.codename) in wanted
+    }
+    missing = sorted(".".join(key) for key in wanted - found.keys())
+    if missing:
+        raise LookupError(f"No such permission: {', '.join(missing)}")
+    group, _ = group_model.objects.get_or_create(name=OFFICER_GROUP_NAME)
+    group.permissions.set(found.values())
+    return group
+
+
+def _officer_group() -> Group:
+    group = Group.objects.filter(name=OFFICER_GROUP_NAME).first()
+    # Migrations create it; it is missing only after someone deleted it or the tables
+    # were emptied (a transactional test's flush). Recreate it with its permissions.
+    return group or officer_group_sync()
 
 
 def _normalize_email(email: str) -> str:
@@ -21,6 +90,8 @@ def user_create(
     validate: bool = False,
 ) -> User:
     """Create a user of any role; the wallet is opened by ``user_register`` for borrowers.
+
+    Officers join the loan officers' group, which holds their back-office permissions.
 
     Raises ``EmailTakenError`` when the email is in use (decided by the database's
     case-insensitive unique index, so two simultaneous requests cannot both succeed).
@@ -44,6 +115,8 @@ def user_create(
     try:
         with transaction.atomic():
             user.save()
+            if role == User.Role.OFFICER:
+                user.groups.add(_officer_group())
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
         if constraint in EMAIL_UNIQUE_CONSTRAINTS:

@@ -7,6 +7,8 @@ and a machine-readable ``code``; field errors are added under their field names.
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.urls import reverse
+from django.views import defaults
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -42,10 +44,14 @@ def validation_error_body(errors) -> dict:
     return {"detail": "; ".join(parts) or "Invalid input.", "code": "invalid", **body}
 
 
-def api_exception_handler(exc, context):
+def domain_error_response(exc: Exception) -> Response | None:
+    """The response for a business refusal, or None when ``exc`` is not one.
+
+    Business refusals are deterministic: the idempotency layer stores and replays them.
+    """
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, TransitionNotAllowed):
         return Response(
             {
@@ -54,6 +60,13 @@ def api_exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    return None
+
+
+def api_exception_handler(exc, context):
+    response = domain_error_response(exc)
+    if response is not None:
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -87,18 +100,28 @@ def _json_error(status_code: int, detail: str, code: str):
 
 
 # Django-level handlers (wired in urls.py) so that errors raised outside DRF views
-# (unknown URLs, oversized bodies, crashes) are JSON too.
+# (unknown URLs, oversized bodies, crashes) are JSON too; under /admin/, 403 and 404 are
+# the back office's HTML pages.
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
         return _json_error(413, "Request body is too large.", "too_large")
     return _json_error(400, "Bad request.", "bad_request")
 
 
+def _in_back_office(request) -> bool:
+    """Tell whether the request is for the admin, whose pages are HTML for people."""
+    return request.path.startswith(reverse("admin:index"))
+
+
 def permission_denied(request, exception=None):
+    if _in_back_office(request):
+        return defaults.permission_denied(request, exception, template_name="admin/403.html")
     return _json_error(403, "You do not have permission to perform this action.", "forbidden")
 
 
 def not_found(request, exception=None):
+    if _in_back_office(request):
+        return defaults.page_not_found(request, exception, template_name="admin/404.html")
     return _json_error(404, "Not found.", "not_found")
 
 

@@ -11,11 +11,19 @@ class ApplicationError(Exception):
     status_code = 400
     default_code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        extra: dict | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 class NotFoundError(ApplicationError):
@@ -30,3 +38,10 @@ class ConflictError(ApplicationError):
 
     status_code = 409
     default_code = "conflict"
+
+
+class UnprocessableError(ApplicationError):
+    """Raised when a well-formed request cannot be processed as sent (HTTP 422)."""
+
+    status_code = 422
+    default_code = "unprocessable"

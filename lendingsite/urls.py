@@ -3,11 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from lendingsite import health
+from loans.api.urls import loan_urlpatterns, repayment_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("accounts.api.urls")),
     path("api/wallet/", include("wallets.api.urls")),
+    path("api/loans/", include(loan_urlpatterns)),
+    path("api/repayments/", include(repayment_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),

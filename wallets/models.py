@@ -15,6 +15,9 @@ class Wallet(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, primary_key=True, related_name="wallet"
     )
+    account = models.OneToOneField(
+        "ledger.Account", on_delete=models.PROTECT, related_name="wallet"
+    )
     balance = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     currency = models.CharField(max_length=3, default="INR")
     created_at = models.DateTimeField(auto_now_add=True)

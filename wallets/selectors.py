@@ -1,5 +1,22 @@
+from django.db.models import QuerySet
+
+from ledger.models import Posting
 from wallets.models import Wallet
 
 
 def wallet_get_for_user(*, user) -> Wallet:
     return Wallet.objects.get(user=user)
+
+
+def wallet_account_id(*, user_id: int) -> int:
+    """The ledger account behind a user's wallet."""
+    return Wallet.objects.values_list("account_id", flat=True).get(user_id=user_id)
+
+
+def wallet_transaction_list(*, user, before_id: int | None = None) -> QuerySet[Posting]:
+    """The postings on the user's wallet account, newest first, with their entries."""
+    account_id = wallet_account_id(user_id=user.pk)
+    postings = Posting.objects.filter(account_id=account_id).select_related("entry").order_by("-id")
+    if before_id is not None:
+        postings = postings.filter(id__lt=before_id)
+    return postings

@@ -33,3 +33,8 @@ class BorrowerFactory(UserFactory):
 class OfficerFactory(UserFactory):
     email = factory.Sequence(lambda n: f"officer{n}@example.com")
     role = User.Role.OFFICER
+
+
+class AdminFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"admin{n}@example.com")
+    role = User.Role.ADMIN

@@ -4,4 +4,7 @@ from wallets.api import views
 
 urlpatterns = [
     path("balance", views.WalletBalanceApi.as_view(), name="wallet-balance"),
+    path("transactions", views.WalletTransactionListApi.as_view(), name="wallet-transactions"),
+    path("deposit", views.WalletDepositApi.as_view(), name="wallet-deposit"),
+    path("withdraw", views.WalletWithdrawApi.as_view(), name="wallet-withdraw"),
 ]

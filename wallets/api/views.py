@@ -1,23 +1,164 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
-from wallets.selectors import wallet_get_for_user
+from accounts.permissions import IsBorrower
+from lendingsite.idempotency import idempotency_key_from, idempotent_response
+from lendingsite.money import MoneyField
+from wallets.selectors import wallet_get_for_user, wallet_transaction_list
+from wallets.services import wallet_deposit, wallet_withdraw
+
+
+class WalletBalanceOutputSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class WalletTransactionOutputSerializer(serializers.Serializer):
+    """A posting on the wallet, in the seed system's transaction shape."""
+
+    id = serializers.IntegerField()
+    user_id = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+    type = serializers.SerializerMethodField()
+    source = serializers.CharField(source="entry.kind")
+    reference_id = serializers.CharField(source="entry.reference")
+    description = serializers.CharField(source="entry.description")
+    created_at = serializers.DateTimeField(source="entry.created_at")
+
+    def get_user_id(self, posting) -> int:
+        return self.context["user_id"]
+
+    def get_amount(self, posting) -> str:
+        return f"{abs(posting.amount):.2f}"
+
+    def get_type(self, posting) -> str:
+        return "CREDIT" if posting.amount > 0 else "DEBIT"
 
 
 class WalletBalanceApi(APIView):
-    # The hottest read: the token's claims identify the caller, so the only query is
-    # the wallet's (trade-off in accounts/authentication.py).
+    # The hottest read: the token's claims identify the caller and its role, so the only
+    # query is the wallet's (trade-off in accounts/authentication.py).
     authentication_classes = [JWTClaimsAuthentication]
+    permission_classes = [IsAuthenticated, IsBorrower]
 
-    class OutputSerializer(serializers.Serializer):
-        user_id = serializers.IntegerField()
-        balance = serializers.DecimalField(max_digits=14, decimal_places=2)
-        currency = serializers.CharField()
-
-    @extend_schema(responses={200: OutputSerializer})
+    @extend_schema(responses={200: WalletBalanceOutputSerializer})
     def get(self, request):
         wallet = wallet_get_for_user(user=request.user)
-        return Response(self.OutputSerializer(wallet).data)
+        return Response(WalletBalanceOutputSerializer(wallet).data)
+
+
+class WalletTransactionListApi(APIView):
+    """The wallet's history, newest first. Page with ``limit`` and ``before`` (an id).
+
+    The next page's URL is in the ``Link`` header (``rel="next"``).
+    """
+
+    permission_classes = [IsAuthenticated, IsBorrower]
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+        before = serializers.IntegerField(min_value=1, required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", int, description="1 to 200, default 50"),
+            OpenApiParameter("before", int, description="only transactions with a smaller id"),
+        ],
+        responses={200: WalletTransactionOutputSerializer(many=True)},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        limit = filters.validated_data["limit"]
+        postings = list(
+            wallet_transaction_list(
+                user=request.user, before_id=filters.validated_data.get("before")
+            )[: limit + 1]
+        )
+        page = postings[:limit]
+        data = WalletTransactionOutputSerializer(
+            page, many=True, context={"user_id": request.user.pk}
+        ).data
+        response = Response(data)
+        if len(postings) > limit:
+            url = request.build_absolute_uri(reverse("wallet-transactions"))
+            response["Link"] = f'<{url}?limit={limit}&before={page[-1].id}>; rel="next"'
+        return response
+
+
+class WalletTransferOutputSerializer(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    reference_id = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class WalletTransferInputSerializer(serializers.Serializer):
+    amount = MoneyField()
+    idempotency_key = serializers.CharField(max_length=255, required=False)
+
+
+class _WalletTransferApi(APIView):
+    """Shared by deposits and withdrawals: validate, then move money once per key."""
+
+    permission_classes = [IsAuthenticated, IsBorrower]
+
+    endpoint = ""
+    service = None
+
+    def post(self, request):
+        serializer = WalletTransferInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = idempotency_key_from(request)
+        amount = serializer.validated_data["amount"]
+
+        def operation():
+            entry = type(self).service(user=request.user, amount=amount, idempotency_key=key)
+            wallet = wallet_get_for_user(user=request.user)
+            body = WalletTransferOutputSerializer(
+                {
+                    "transaction_id": entry.pk,
+                    "reference_id": entry.reference,
+                    "amount": amount,
+                    "balance": wallet.balance,
+                    "currency": wallet.currency,
+                }
+            ).data
+            return status.HTTP_201_CREATED, body, entry
+
+        return idempotent_response(
+            user=request.user,
+            endpoint=self.endpoint,
+            key=key,
+            payload={"amount": amount},
+            operation=operation,
+        )
+
+
+class WalletDepositApi(_WalletTransferApi):
+    endpoint = "wallet.deposit"
+    service = staticmethod(wallet_deposit)
+
+    @extend_schema(
+        request=WalletTransferInputSerializer, responses={201: WalletTransferOutputSerializer}
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class WalletWithdrawApi(_WalletTransferApi):
+    endpoint = "wallet.withdraw"
+    service = staticmethod(wallet_withdraw)
+
+    @extend_schema(
+        request=WalletTransferInputSerializer, responses={201: WalletTransferOutputSerializer}
+    )
+    def post(self, request):
+        return super().post(request)

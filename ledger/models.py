@@ -1,0 +1,138 @@
+"""The double-entry journal.
+
+Every movement of money is one ``JournalEntry`` with two or more ``Posting`` rows whose
+signed amounts sum to zero. Sign convention: a positive amount is a credit to the
+account, a negative amount a debit. A wallet's balance is therefore the plain sum of the
+postings on its account.
+
+Invariants held by PostgreSQL itself (migration ``0002_ledger_triggers``):
+- entries and postings can never be updated or deleted (a mistake is corrected by a new,
+  reversing entry);
+- every entry balances (sum of its postings is 0) and has at least two postings, checked
+  by a deferred constraint trigger at commit;
+- no posting has a zero amount; entry references are unique.
+"""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class Account(models.Model):
+    """A ledger account: one per wallet, plus the platform's system accounts."""
+
+    class Kind(models.TextChoices):
+        ASSET = "ASSET", "Asset"
+        LIABILITY = "LIABILITY", "Liability"
+        INCOME = "INCOME", "Income"
+        EQUITY = "EQUITY", "Equity"
+
+    # Codes of the system accounts, created by migration.
+    BANK = "bank"
+    LOANS_RECEIVABLE = "loans_receivable"
+    INTEREST_INCOME = "interest_income"
+    FEE_INCOME = "fee_income"
+    SYSTEM_CODES = (BANK, LOANS_RECEIVABLE, INTEREST_INCOME, FEE_INCOME)
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def is_system(self) -> bool:
+        return self.code in self.SYSTEM_CODES
+
+
+class JournalEntry(models.Model):
+    """One money movement. Append-only."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "DEPOSIT", "Deposit"
+        WITHDRAWAL = "WITHDRAWAL", "Withdrawal"
+        LOAN_DISBURSEMENT = "LOAN_DISBURSEMENT", "Loan disbursement"
+        EMI_PAYMENT = "EMI_PAYMENT", "EMI payment"
+        REVERSAL = "REVERSAL", "Reversal"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # A unique business reference (e.g. "deposit:<user>:<key>", "disburse:<loan>"): the
+    # database's second line of defence against moving the same money twice.
+    reference = models.CharField(max_length=300, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+
+    def __str__(self):
+        return f"{self.kind} {self.reference}"
+
+
+class Posting(models.Model):
+    """One leg of an entry: a signed amount on one account (credit > 0, debit < 0)."""
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(amount=0), name="ledger_posting_amount_nonzero"
+            ),
+        ]
+        indexes = [
+            # Balances and statements: postings of one account, newest first; the
+            # INCLUDE lets SUM(amount) per account run as an index-only scan.
+            models.Index(
+                fields=["account", "-id"], include=["amount"], name="ledger_posting_account_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.amount:+}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored outcome of a money-moving request, keyed by (user, endpoint, key).
+
+    The request's own transaction inserts the record, so a request that fails
+    unexpectedly leaves no record behind and its retry runs again.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    endpoint = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of the canonical request body
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(encoder=DjangoJSONEncoder)
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "endpoint", "key"], name="ledger_idempotency_unique_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.endpoint} {self.key}"

@@ -1,0 +1,115 @@
+"""The checks behind ``manage.py reconcile``.
+
+Each check is one set-based SQL statement (aggregates, not a loop over rows) returning
+the mismatching rows; an empty result means the check passes.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    sql: str
+    columns: tuple[str, ...]
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    mismatches: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+LEDGER_CHECKS = [
+    Check(
+        name="wallet_balances",
+        description="every wallet's cached balance equals the sum of its postings",
+        sql="""
+            WITH sums AS (
+                SELECT account_id, sum(amount) AS total FROM ledger_posting GROUP BY account_id
+            )
+            SELECT w.user_id, w.balance, coalesce(s.total, 0) AS postings_total
+            FROM wallets_wallet w LEFT JOIN sums s ON s.account_id = w.account_id
+            WHERE w.balance <> coalesce(s.total, 0) OR w.balance < 0
+            ORDER BY w.user_id
+        """,
+        columns=("user_id", "balance", "postings_total"),
+    ),
+    Check(
+        name="entries_balanced",
+        description="every journal entry has two or more postings summing to zero",
+        sql="""
+            SELECT e.id AS entry_id, count(p.id) AS postings, coalesce(sum(p.amount), 0) AS total
+            FROM ledger_journalentry e LEFT JOIN ledger_posting p ON p.entry_id = e.id
+            GROUP BY e.id
+            HAVING count(p.id) < 2 OR coalesce(sum(p.amount), 0) <> 0
+            ORDER BY e.id
+        """,
+        columns=("entry_id", "postings", "total"),
+    ),
+    Check(
+        name="book_sums_to_zero",
+        description="the whole book (all postings of all accounts) sums to zero",
+        sql="""
+            SELECT total FROM (SELECT coalesce(sum(amount), 0) AS total FROM ledger_posting) t
+            WHERE total <> 0
+        """,
+        columns=("total",),
+    ),
+    Check(
+        name="system_accounts",
+        description=(
+            "system accounts (balances derived from postings): loans receivable never "
+            "in credit, income accounts never in debit"
+        ),
+        sql="""
+            SELECT a.code, a.kind, coalesce(sum(p.amount), 0) AS balance
+            FROM ledger_account a LEFT JOIN ledger_posting p ON p.account_id = a.id
+            WHERE a.code IN ('loans_receivable', 'interest_income', 'fee_income')
+            GROUP BY a.code, a.kind
+            HAVING (a.kind = 'ASSET' AND coalesce(sum(p.amount), 0) > 0)
+                OR (a.kind = 'INCOME' AND coalesce(sum(p.amount), 0) < 0)
+            ORDER BY a.code
+        """,
+        columns=("code", "kind", "balance"),
+    ),
+]
+
+
+def reconciliation_checks() -> list[Check]:
+    from loans.reconciliation import LOAN_CHECKS
+
+    return [*LEDGER_CHECKS, *LOAN_CHECKS]
+
+
+def run_check(check: Check) -> CheckResult:
+    with connection.cursor() as cursor:
+        cursor.execute(check.sql)
+        rows = cursor.fetchall()
+    return CheckResult(check, [dict(zip(check.columns, row, strict=True)) for row in rows])
+
+
+def reconcile(progress: Callable[[int, int, Check], None] | None = None) -> list[CheckResult]:
+    """Run every check in one REPEATABLE READ snapshot, so the figures agree with each other."""
+    from django.db import transaction
+
+    results = []
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        checks = reconciliation_checks()
+        for number, check in enumerate(checks, start=1):
+            if progress:
+                progress(number, len(checks), check)
+            results.append(run_check(check))
+    return results

@@ -1,0 +1,107 @@
+"""The one door through which money moves.
+
+``ledger_post`` is the only code that writes postings or changes a wallet's cached
+balance. Every money-moving service (deposits, withdrawals, disbursements, repayments,
+reversals) calls it inside its own ``transaction.atomic()`` block.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from ledger.exceptions import DuplicateEntryError, InsufficientFundsError, UnbalancedEntryError
+from ledger.models import JournalEntry, Posting
+from lendingsite.money import CENT, format_money
+from wallets.locks import wallet_qs_select_for_update
+
+Leg = tuple[int, Decimal]  # (account id, signed amount: credit > 0, debit < 0)
+
+
+def _validated_deltas(legs: Sequence[Leg]) -> dict[int, Decimal]:
+    if len(legs) < 2:
+        raise UnbalancedEntryError("An entry needs at least two postings.")
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for account_id, amount in legs:
+        if amount != amount.quantize(CENT) or amount == 0:
+            raise UnbalancedEntryError(f"Posting amount {amount} is zero or not in cents.")
+        deltas[account_id] += amount
+    if sum(amount for _, amount in legs) != 0:
+        raise UnbalancedEntryError("Postings of an entry must sum to zero.")
+    return deltas
+
+
+@transaction.atomic
+def ledger_post(
+    *,
+    kind: str,
+    reference: str,
+    legs: Sequence[Leg],
+    description: str = "",
+    idempotency_key: str = "",
+    created_by=None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Post one balanced journal entry and move the cached balances of its wallets.
+
+    Locks: the wallet rows of every wallet account among the legs, in primary-key order
+    (``FOR NO KEY UPDATE``), so two transfers touching the same wallets cannot deadlock.
+    System accounts are never locked: their balances are derived from the postings.
+
+    Invariants: legs sum to zero (checked here and again by a deferred trigger at
+    commit); no wallet goes below zero (checked here with a readable error and again by
+    the wallets' CHECK constraint); ``reference`` is unique (UNIQUE index).
+
+    Raises ``InsufficientFundsError`` or ``DuplicateEntryError``; nothing is written then.
+    """
+    deltas = _validated_deltas(legs)
+    wallets = list(wallet_qs_select_for_update().filter(account_id__in=deltas))
+    for wallet in wallets:
+        new_balance = wallet.balance + deltas[wallet.account_id]
+        if new_balance < 0:
+            available, requested = wallet.balance, -deltas[wallet.account_id]
+            raise InsufficientFundsError(
+                f"Insufficient wallet balance: available {format_money(available)}, "
+                f"requested {format_money(requested)}, short by {format_money(-new_balance)}.",
+                extra={
+                    "available": format_money(available),
+                    "requested": format_money(requested),
+                    "shortfall": format_money(-new_balance),
+                },
+            )
+        wallet.balance = new_balance
+
+    try:
+        with transaction.atomic():
+            entry = JournalEntry.objects.create(
+                kind=kind,
+                reference=reference,
+                description=description,
+                idempotency_key=idempotency_key,
+                created_by=created_by,
+                reverses=reverses,
+            )
+    except IntegrityError as exc:
+        raise DuplicateEntryError(f"Entry {reference!r} was already posted.") from exc
+    Posting.objects.bulk_create(
+        Posting(entry=entry, account_id=account_id, amount=amount) for account_id, amount in legs
+    )
+    for wallet in wallets:
+        wallet.save(update_fields=["balance", "updated_at"])
+    return entry
+
+
+@transaction.atomic
+def ledger_reverse(*, entry_id: int, reason: str, created_by=None) -> JournalEntry:
+    """Correct a posted entry with a new entry that negates each of its postings."""
+    original = JournalEntry.objects.get(pk=entry_id)
+    legs = [(p.account_id, -p.amount) for p in original.postings.order_by("pk")]
+    return ledger_post(
+        kind=JournalEntry.Kind.REVERSAL,
+        reference=f"reversal:{original.pk}",
+        legs=legs,
+        description=reason,
+        created_by=created_by,
+        reverses=original,
+    )

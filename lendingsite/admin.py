@@ -1,0 +1,23 @@
+from functools import partial
+
+from django.contrib import admin
+from django.urls import path
+
+from lendingsite.dashboard import dashboard_view
+
+
+class LendingAdminSite(admin.AdminSite):
+    """The back office: Django's admin plus the dashboard at ``admin/dashboard/``.
+
+    It is the default site (see ``lendingsite.apps.LendingAdminConfig``), so every
+    ``@admin.register`` in the apps lands here.
+    """
+
+    site_header = "Lending back office"
+    site_title = "Lending back office"
+    index_title = "Back office"
+    site_url = None  # no public web site: borrowers use the API
+
+    def get_urls(self):
+        dashboard = self.admin_view(partial(dashboard_view, site=self))
+        return [path("dashboard/", dashboard, name="dashboard"), *super().get_urls()]

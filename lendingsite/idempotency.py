@@ -1,0 +1,161 @@
+"""Idempotency for every money-moving endpoint.
+
+A client sends a key (body field ``idempotency_key`` or header ``Idempotency-Key``, at
+most 255 characters) with each money-moving request. Keys belong to a user and an
+endpoint. The rules, after the IETF Idempotency-Key draft, Stripe and TigerBeetle:
+
+- first request with a key: the operation runs; its outcome (success, or a business
+  refusal such as insufficient funds) is stored with a fingerprint of the request body
+  in the same transaction as the money movement;
+- retry with the same key and body: the stored status and body are returned with
+  ``Idempotent-Replayed: true``, and no money moves;
+- same key, different body: 422; key still being processed by another request: 409
+  with ``Retry-After``;
+- an unexpected error rolls back everything, the stored key included, so a retry runs
+  again.
+
+Concurrency: a transaction-scoped advisory lock on (user, endpoint, key) detects a
+request in flight without waiting for it; the UNIQUE (user, endpoint, key) constraint
+is the backstop. Both work under PgBouncer's transaction pooling.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from rest_framework.response import Response
+
+from ledger.models import IdempotencyRecord, JournalEntry
+from lendingsite.exception_handlers import domain_error_response
+from lendingsite.exceptions import ApplicationError, ConflictError, UnprocessableError
+
+KEY_FIELD = "idempotency_key"
+KEY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADER = "Idempotent-Replayed"
+RETRY_AFTER_SECONDS = 1
+
+
+class IdempotencyKeyError(ApplicationError):
+    """Raised when a money-moving request has no usable idempotency key."""
+
+    default_code = "idempotency_key_invalid"
+
+
+class IdempotencyKeyInFlightError(ConflictError):
+    """Raised when another request with the same key is still being processed."""
+
+    default_code = "idempotency_key_in_flight"
+
+
+class IdempotencyKeyReusedError(UnprocessableError):
+    """Raised when a key is sent again with a different request body."""
+
+    default_code = "idempotency_key_reused"
+
+
+def idempotency_key_from(request) -> str:
+    body_key = request.data.get(KEY_FIELD) if hasattr(request.data, "get") else None
+    header_key = request.headers.get(KEY_HEADER)
+    if body_key is not None and header_key is not None and str(body_key) != header_key:
+        raise IdempotencyKeyError(
+            "The idempotency key in the body and in the Idempotency-Key header differ.",
+            extra={KEY_FIELD: ["Differs from the Idempotency-Key header."]},
+        )
+    key = body_key if body_key is not None else header_key
+    if not isinstance(key, str) or not key.strip():
+        raise IdempotencyKeyError(
+            "An idempotency key is required: send 'idempotency_key' in the body "
+            "or an Idempotency-Key header.",
+            extra={KEY_FIELD: ["This field is required."]},
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyKeyError(
+            f"The idempotency key is longer than {MAX_KEY_LENGTH} characters.",
+            extra={KEY_FIELD: [f"Ensure this field has no more than {MAX_KEY_LENGTH} characters."]},
+        )
+    return key
+
+
+def _canonical(value):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items() if k != KEY_FIELD}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def fingerprint(payload: dict) -> str:
+    canonical = json.dumps(_canonical(payload), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _advisory_lock_id(*parts) -> int:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+Operation = Callable[[], tuple[int, dict, JournalEntry | None]]
+
+
+def idempotent_response(
+    *, user, endpoint: str, key: str, payload: dict, operation: Operation
+) -> Response:
+    """Run ``operation`` at most once per (user, endpoint, key) and return its response.
+
+    ``operation`` returns ``(status, body, entry)``; it runs in a savepoint so that a
+    business refusal rolls back its writes while the refusal itself is recorded.
+    """
+    request_fingerprint = fingerprint(payload)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user.pk, endpoint, key)]
+            )
+            (acquired,) = cursor.fetchone()
+        if not acquired:
+            raise IdempotencyKeyInFlightError(
+                "A request with this idempotency key is still being processed; retry shortly.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        record = IdempotencyRecord.objects.filter(user=user, endpoint=endpoint, key=key).first()
+        if record is not None:
+            if record.fingerprint != request_fingerprint:
+                raise IdempotencyKeyReusedError(
+                    "This idempotency key was already used with a different request body."
+                )
+            response = Response(record.response_body, status=record.response_status)
+            response[REPLAYED_HEADER] = "true"
+            return response
+
+        try:
+            with transaction.atomic():
+                status, body, entry = operation()
+        except Exception as exc:
+            refusal = domain_error_response(exc)
+            if refusal is None:
+                raise  # unexpected: everything rolls back, the key included
+            status, body, entry = refusal.status_code, refusal.data, None
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(
+                    user=user,
+                    endpoint=endpoint,
+                    key=key,
+                    fingerprint=request_fingerprint,
+                    response_status=status,
+                    response_body=body,
+                    entry=entry,
+                )
+        except IntegrityError as exc:  # only if the advisory lock was bypassed
+            raise IdempotencyKeyInFlightError(
+                "A request with this idempotency key is still being processed; retry shortly.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from exc
+    return Response(body, status=status)

@@ -1,0 +1,330 @@
+"""The loan officers' console.
+
+Decisions (approve, reject) go through the same services as the API — atomic, with the
+loan row locked — so two officers acting at once get a message, never an error page.
+"""
+
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+from django_fsm import TransitionNotAllowed
+
+from ledger.models import JournalEntry
+from lendingsite.exceptions import ApplicationError
+from lendingsite.http import client_ip
+from loans.models import Installment, Loan, LoanEvent, Repayment
+from loans.services import loan_approve, loan_reject
+
+PENDING = (Loan.Status.APPLIED, Loan.Status.APPROVED)
+
+
+class PrincipalBandFilter(admin.SimpleListFilter):
+    title = "principal"
+    parameter_name = "principal"
+    BANDS = {
+        "small": ("under 50,000", None, Decimal("50000")),
+        "medium": ("50,000 to 200,000", Decimal("50000"), Decimal("200000")),
+        "large": ("200,000 and over", Decimal("200000"), None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _, _) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BANDS:
+            return queryset
+        _, low, high = self.BANDS[self.value()]
+        if low is not None:
+            queryset = queryset.filter(principal_amount__gte=low)
+        if high is not None:
+            queryset = queryset.filter(principal_amount__lt=high)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class InstallmentInline(ReadOnlyInline):
+    model = Installment
+    fields = [
+        "number",
+        "due_date",
+        "principal",
+        "interest",
+        "total",
+        "remaining_principal",
+        "principal_paid",
+        "interest_paid",
+    ]
+    readonly_fields = fields
+
+
+class RepaymentInline(ReadOnlyInline):
+    model = Repayment
+    fields = ["created_at", "amount", "principal_part", "interest_part", "type", "status"]
+    readonly_fields = fields
+
+
+class LoanEventInline(ReadOnlyInline):
+    model = LoanEvent
+    verbose_name = "audit trail entry"
+    verbose_name_plural = "audit trail"
+    fields = ["created_at", "source", "target", "actor", "reason", "client_ip"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Loan)
+class LoanAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "borrower_email",
+        "principal_amount",
+        "emi_amount",
+        "outstanding_amount",
+        "status",
+        "age",
+    ]
+    list_display_links = ["id", "borrower_email"]
+    list_filter = ["status", PrincipalBandFilter, "created_at"]
+    list_select_related = ["borrower"]
+    search_fields = ["borrower__email", "borrower__name"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["approve_selected", "reject_selected"]
+    inlines = [InstallmentInline, RepaymentInline, LoanEventInline]
+    fieldsets = [
+        (
+            "Loan",
+            {
+                "fields": [
+                    "borrower",
+                    "wallet_balance",
+                    "status",
+                    "principal_amount",
+                    "tenure_months",
+                    "interest_rate",
+                    "interest_method",
+                    "emi_amount",
+                    "total_interest",
+                    "outstanding_amount",
+                ]
+            },
+        ),
+        (
+            "Decisions",
+            {
+                "fields": [
+                    "approved_by",
+                    "approved_at",
+                    "disbursed_by",
+                    "disbursed_at",
+                    "rejected_by",
+                    "rejected_at",
+                    "rejection_reason",
+                    "closed_at",
+                    "maker_checker_threshold",
+                ]
+            },
+        ),
+        ("Ledger", {"fields": ["ledger_entries"]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+
+    # --- list ---------------------------------------------------------------------
+    def get_queryset(self, request):
+        # Loans waiting for an officer first, then the newest.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_rank=Case(
+                    When(status__in=PENDING, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("pending_rank", "-created_at", "-pk")
+        )
+
+    @admin.display(description="borrower", ordering="borrower__email")
+    def borrower_email(self, loan):
+        return loan.borrower.email
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, loan):
+        return timesince(loan.created_at, timezone.now()).split(",")[0]
+
+    # --- detail -------------------------------------------------------------------
+    @admin.display(description="wallet balance")
+    def wallet_balance(self, loan):
+        wallet = getattr(loan.borrower, "wallet", None)
+        return f"{wallet.balance} {wallet.currency}" if wallet else "—"
+
+    @admin.display(description="ledger entries")
+    def ledger_entries(self, loan):
+        references = [
+            f"disburse:{loan.pk}",
+            *(
+                f"repayment:{loan.pk}:" + k
+                for k in loan.repayments.values_list("idempotency_key", flat=True)
+            ),
+        ]
+        entries = JournalEntry.objects.filter(reference__in=references).order_by("pk")
+        if not entries:
+            return "—"
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:ledger_journalentry_change", args=[e.pk]),
+                    e.pk,
+                    e.kind,
+                    e.reference,
+                    e.created_at.strftime("%Y-%m-%d %H:%M"),
+                )
+                for e in entries
+            ),
+        )
+        return format_html(
+            "<table><tr><th>entry</th><th>kind</th><th>reference</th><th>when</th></tr>{}</table>",
+            rows,
+        )
+
+    def has_add_permission(self, request):
+        return False  # loans are applied for by borrowers, through the API
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every change is a transition, made by the buttons below
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        loan = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), **self._decision_context(request, loan)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _decision_context(self, request, loan):
+        if loan is None:
+            return {}
+        can_approve = request.user.has_perm("loans.approve_loan")
+        can_reject = request.user.has_perm("loans.reject_loan")
+        return {
+            "can_approve": can_approve and loan.status in PENDING,
+            "can_reject": can_reject and loan.status == Loan.Status.APPLIED,
+            "approve_label": (
+                "Disburse (second officer)"
+                if loan.status == Loan.Status.APPROVED
+                else "Approve"
+                if loan.needs_two_officers
+                else "Approve and disburse"
+            ),
+        }
+
+    # --- decisions ----------------------------------------------------------------
+    def get_urls(self):
+        decide = self.admin_site.admin_view(self.decision_view)
+        return [
+            path(
+                "<int:loan_id>/approve/", decide, {"action": "approve"}, name="loans_loan_approve"
+            ),
+            path("<int:loan_id>/reject/", decide, {"action": "reject"}, name="loans_loan_reject"),
+            *super().get_urls(),
+        ]
+
+    def decision_view(self, request, loan_id, action):
+        """GET: a confirmation page (with the reason box for a rejection). POST: decide."""
+        permission = "loans.approve_loan" if action == "approve" else "loans.reject_loan"
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan.objects.select_related("borrower"), pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        reason = request.POST.get("reason", "").strip()
+        if request.method == "POST":
+            if action == "approve" or reason:
+                self._decide(request, loan.pk, action, reason)  # outcome shown as a message
+                return HttpResponseRedirect(change_url)
+            messages.error(request, "A rejection needs a reason.")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loan": loan,
+            "action": action,
+            "reason": reason,
+            "change_url": change_url,
+            "title": f"{action.title()} loan #{loan.pk}",
+            **self._decision_context(request, loan),
+        }
+        return TemplateResponse(request, "admin/loans/loan/decision.html", context)
+
+    def _decide(self, request, loan_id, action, reason="") -> bool:
+        """Run one decision through the services; report the outcome as a message."""
+        try:
+            if action == "approve":
+                loan = loan_approve(
+                    loan_id=loan_id, officer=request.user, client_ip=client_ip(request)
+                )
+            else:
+                loan = loan_reject(
+                    loan_id=loan_id,
+                    officer=request.user,
+                    reason=reason,
+                    client_ip=client_ip(request),
+                )
+        except (ApplicationError, TransitionNotAllowed) as exc:
+            messages.error(request, f"Loan #{loan_id}: {getattr(exc, 'message', exc)}")
+            return False
+        messages.success(request, f"Loan #{loan_id} is now {loan.status}.")
+        return True
+
+    @admin.action(description="Approve selected loans", permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        for loan_id in queryset.order_by("pk").values_list("pk", flat=True):
+            self._decide(request, loan_id, "approve")
+
+    @admin.action(description="Reject selected loans…", permissions=["reject"])
+    def reject_selected(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if "apply" in request.POST and reason:
+            for loan_id in queryset.order_by("pk").values_list("pk", flat=True):
+                self._decide(request, loan_id, "reject", reason)
+            return None
+        if "apply" in request.POST:
+            messages.error(request, "A rejection needs a reason.")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loans": queryset.select_related("borrower"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "title": "Reject loans",
+        }
+        return TemplateResponse(request, "admin/loans/loan/reject_selected.html", context)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("loans.approve_loan")
+
+    def has_reject_permission(self, request):
+        return request.user.has_perm("loans.reject_loan")

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from loans.api import views
+
+loan_urlpatterns = [
+    path("calculate-emi", views.LoanCalculateEmiApi.as_view(), name="loan-calculate-emi"),
+    path("apply", views.LoanApplyApi.as_view(), name="loan-apply"),
+    path("my-loans", views.LoanMyListApi.as_view(), name="loan-my-list"),
+    path("admin/pending", views.LoanPendingListApi.as_view(), name="loan-pending"),
+    path("admin/approve", views.LoanDecisionApi.as_view(), name="loan-decision"),
+    path("<int:loan_id>", views.LoanDetailApi.as_view(), name="loan-detail"),
+    path("<int:loan_id>/schedule", views.LoanScheduleApi.as_view(), name="loan-schedule"),
+]
+
+repayment_urlpatterns = [
+    path("make-payment", views.RepaymentCreateApi.as_view(), name="repayment-create"),
+    path("loan/<int:loan_id>", views.RepaymentListApi.as_view(), name="repayment-list"),
+]

@@ -1,0 +1,193 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsBorrower, IsOfficer
+from lendingsite.http import client_ip
+from lendingsite.idempotency import idempotency_key_from, idempotent_response
+from lendingsite.money import MoneyField
+from loans.api.serializers import (
+    InstallmentOutputSerializer,
+    LoanOutputSerializer,
+    RepaymentOutputSerializer,
+)
+from loans.schedule import InterestMethod
+from loans.selectors import (
+    installment_list,
+    loan_get_visible,
+    loan_list_for_borrower,
+    loan_list_pending,
+    repayment_list,
+)
+from loans.services import loan_apply, loan_approve, loan_quote, loan_reject, loan_repay
+
+
+class LoanTermsInputSerializer(serializers.Serializer):
+    """Shape and precision only; the product's limits are eligibility rules (services)."""
+
+    principal_amount = MoneyField(max_value=settings.LOAN_MAX_PRINCIPAL * 1000)
+    tenure_months = serializers.IntegerField(min_value=1, max_value=1200)
+    interest_rate = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, required=False
+    )
+    interest_method = serializers.ChoiceField(
+        choices=[m.value for m in InterestMethod], default=InterestMethod.REDUCING.value
+    )
+
+
+class ScheduleRowSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    due_date = serializers.DateField()
+    principal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    interest = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    remaining_principal = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class LoanCalculateEmiApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        emi_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        total_interest = serializers.DecimalField(max_digits=12, decimal_places=2)
+        total_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+        tenure_months = serializers.IntegerField()
+        schedule = ScheduleRowSerializer(many=True, source="installments")
+
+    @extend_schema(request=LoanTermsInputSerializer, responses={200: OutputSerializer})
+    def post(self, request):
+        terms = LoanTermsInputSerializer(data=request.data)
+        terms.is_valid(raise_exception=True)
+        priced = loan_quote(**terms.validated_data)
+        return Response(self.OutputSerializer(priced).data)
+
+
+class LoanApplyApi(APIView):
+    permission_classes = [IsAuthenticated, IsBorrower]
+
+    @extend_schema(request=LoanTermsInputSerializer, responses={201: LoanOutputSerializer})
+    def post(self, request):
+        terms = LoanTermsInputSerializer(data=request.data)
+        terms.is_valid(raise_exception=True)
+        loan = loan_apply(
+            borrower=request.user, client_ip=client_ip(request), **terms.validated_data
+        )
+        return Response(LoanOutputSerializer(loan).data, status=status.HTTP_201_CREATED)
+
+
+class LoanMyListApi(APIView):
+    permission_classes = [IsAuthenticated, IsBorrower]
+
+    @extend_schema(responses={200: LoanOutputSerializer(many=True)})
+    def get(self, request):
+        loans = loan_list_for_borrower(borrower=request.user)
+        return Response(LoanOutputSerializer(loans, many=True).data)
+
+
+class LoanDetailApi(APIView):
+    @extend_schema(responses={200: LoanOutputSerializer})
+    def get(self, request, loan_id: int):
+        loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        return Response(LoanOutputSerializer(loan).data)
+
+
+class LoanScheduleApi(APIView):
+    @extend_schema(responses={200: InstallmentOutputSerializer(many=True)})
+    def get(self, request, loan_id: int):
+        loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        return Response(InstallmentOutputSerializer(installment_list(loan=loan), many=True).data)
+
+
+class LoanPendingListApi(APIView):
+    permission_classes = [IsAuthenticated, IsOfficer]
+
+    @extend_schema(responses={200: LoanOutputSerializer(many=True)})
+    def get(self, request):
+        return Response(LoanOutputSerializer(loan_list_pending(), many=True).data)
+
+
+class LoanDecisionApi(APIView):
+    """An officer's decision: approve (and disburse), or reject with a reason."""
+
+    permission_classes = [IsAuthenticated, IsOfficer]
+
+    class InputSerializer(serializers.Serializer):
+        loan_id = serializers.IntegerField(min_value=1)
+        approved = serializers.BooleanField()
+        rejection_reason = serializers.CharField(
+            max_length=1000, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: LoanOutputSerializer})
+    def post(self, request):
+        decision = self.InputSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        data = decision.validated_data
+        if data["approved"]:
+            loan = loan_approve(
+                loan_id=data["loan_id"], officer=request.user, client_ip=client_ip(request)
+            )
+        else:
+            loan = loan_reject(
+                loan_id=data["loan_id"],
+                officer=request.user,
+                reason=data["rejection_reason"],
+                client_ip=client_ip(request),
+            )
+        return Response(LoanOutputSerializer(loan).data)
+
+
+class RepaymentCreateApi(APIView):
+    permission_classes = [IsAuthenticated, IsBorrower]
+    endpoint = "repayments.make-payment"
+
+    class InputSerializer(serializers.Serializer):
+        loan_id = serializers.IntegerField(min_value=1)
+        amount = MoneyField()
+        idempotency_key = serializers.CharField(max_length=255, required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        repayment = RepaymentOutputSerializer()
+        new_outstanding = serializers.DecimalField(max_digits=14, decimal_places=2)
+        loan_closed = serializers.BooleanField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request):
+        payment = self.InputSerializer(data=request.data)
+        payment.is_valid(raise_exception=True)
+        key = idempotency_key_from(request)
+        loan_id, amount = payment.validated_data["loan_id"], payment.validated_data["amount"]
+
+        def operation():
+            repayment = loan_repay(
+                loan_id=loan_id,
+                borrower=request.user,
+                amount=amount,
+                idempotency_key=key,
+                client_ip=client_ip(request),
+            )
+            loan = repayment.loan
+            body = self.OutputSerializer(
+                {
+                    "repayment": repayment,
+                    "new_outstanding": loan.outstanding_amount,
+                    "loan_closed": loan.status == loan.Status.CLOSED,
+                }
+            ).data
+            return status.HTTP_201_CREATED, body, repayment.entry
+
+        return idempotent_response(
+            user=request.user,
+            endpoint=self.endpoint,
+            key=key,
+            payload={"loan_id": loan_id, "amount": amount},
+            operation=operation,
+        )
+
+
+class RepaymentListApi(APIView):
+    @extend_schema(responses={200: RepaymentOutputSerializer(many=True)})
+    def get(self, request, loan_id: int):
+        loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        return Response(RepaymentOutputSerializer(repayment_list(loan=loan), many=True).data)

@@ -1,0 +1,29 @@
+from lendingsite.exceptions import ApplicationError, ConflictError, NotFoundError
+
+
+class LoanError(ApplicationError):
+    """Base of the loans app's refusals."""
+
+
+class LoanNotFoundError(NotFoundError):
+    """Raised when a loan does not exist or does not belong to the caller."""
+
+
+class EligibilityError(LoanError):
+    """Raised when an application breaks an eligibility rule; ``code`` names the rule."""
+
+
+class LoanStateError(ConflictError):
+    """Raised when the loan is not in a state that allows the action."""
+
+    default_code = "invalid_state"
+
+
+class SameOfficerError(ConflictError):
+    """Raised when the officer who approved a large loan also tries to disburse it."""
+
+    default_code = "maker_checker"
+
+
+class RepaymentError(LoanError):
+    """Raised when a repayment amount is not acceptable for the loan."""

@@ -1,0 +1,54 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from accounts.models import User
+from accounts.selectors import month_starts, user_registrations_by_month
+from tests.accounts.factories import BorrowerFactory, OfficerFactory
+
+
+def _joined(user: User, when: datetime) -> None:
+    User.objects.filter(pk=user.pk).update(date_joined=when)
+
+
+def test_month_starts_cross_the_year_boundary():
+    assert month_starts(months=4, until=date(2026, 2, 17)) == [
+        date(2025, 11, 1),
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+    ]
+
+
+@pytest.mark.django_db
+def test_counts_borrowers_per_month_with_zero_for_empty_months():
+    for when in [
+        datetime(2026, 1, 1, 0, 0, tzinfo=UTC),  # first instant of January
+        datetime(2026, 1, 31, 23, 59, tzinfo=UTC),
+        datetime(2026, 3, 15, 12, 0, tzinfo=UTC),
+        datetime(2025, 10, 31, 23, 59, tzinfo=UTC),  # before the window
+        datetime(2026, 4, 1, 0, 0, tzinfo=UTC),  # after the window
+    ]:
+        _joined(BorrowerFactory(), when)
+    _joined(OfficerFactory(), datetime(2026, 3, 2, tzinfo=UTC))  # not a registration
+
+    counts = user_registrations_by_month(months=5, until=date(2026, 3, 31))
+
+    assert counts == [
+        (date(2025, 11, 1), 0),
+        (date(2025, 12, 1), 0),
+        (date(2026, 1, 1), 2),
+        (date(2026, 2, 1), 0),
+        (date(2026, 3, 1), 1),
+    ]
+
+
+@pytest.mark.django_db
+def test_defaults_to_twelve_months_ending_this_month():
+    BorrowerFactory()
+
+    counts = user_registrations_by_month()
+
+    assert len(counts) == 12
+    assert counts[-1][1] == 1
+    assert sum(count for _, count in counts) == 1

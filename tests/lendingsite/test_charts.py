@@ -1,0 +1,85 @@
+import re
+from decimal import Decimal
+
+import pytest
+
+from lendingsite.charts import bar_chart_svg, nice_scale
+
+
+def _bars(svg: str) -> list[dict[str, str]]:
+    tags = re.findall(r"<rect [^>]*>", svg)
+    return [dict(re.findall(r'(\w[\w-]*)="([^"]*)"', tag)) for tag in tags]
+
+
+@pytest.mark.parametrize(
+    ("largest", "integers", "expected"),
+    [
+        (0, True, (Decimal(1), Decimal(1))),
+        (3, True, (Decimal(3), Decimal(1))),
+        (12, True, (Decimal(15), Decimal(5))),
+        (100, True, (Decimal(100), Decimal(20))),
+        (101, True, (Decimal(150), Decimal(50))),
+        (Decimal("0.40"), False, (Decimal("0.4"), Decimal("0.1"))),
+        (Decimal("1234.50"), False, (Decimal(1500), Decimal(500))),
+    ],
+)
+def test_nice_scale_covers_the_largest_value_in_round_steps(largest, integers, expected):
+    top, step = nice_scale(largest, integers=integers)
+
+    assert (top, step) == expected
+    assert top >= largest
+    assert top / step <= 5 or top == step
+
+
+def test_bar_heights_are_proportional_to_values():
+    svg = bar_chart_svg([("Jan", 1), ("Feb", 4), ("Mar", 0)], title="Sign-ups", height=260)
+
+    bars = _bars(svg)
+    assert [bar["data-value"] for bar in bars] == ["1", "4", "0"]
+    heights = [Decimal(bar["height"]) for bar in bars]
+    assert heights[1] == heights[0] * 4
+    assert heights[2] == 0
+    # Bars stand on one base line.
+    bases = {Decimal(bar["y"]) + Decimal(bar["height"]) for bar in bars}
+    assert len(bases) == 1
+
+
+def test_svg_is_self_contained_and_named():
+    svg = bar_chart_svg([("Jan", 2)], title="Sign-ups")
+
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert "<title>Sign-ups</title>" in svg
+    assert "<title>Jan: 2</title>" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+    assert "<script" not in svg
+
+
+def test_labels_and_title_are_escaped():
+    svg = bar_chart_svg([("<script>alert(1)</script>", 1)], title='A "quoted" <title>')
+
+    assert "<script>" not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert "A &quot;quoted&quot; &lt;title&gt;" in svg
+
+
+def test_decimal_values_keep_their_places_in_labels():
+    svg = bar_chart_svg(
+        [("Jan", Decimal("1500.00")), ("Feb", Decimal("250.50"))],
+        title="Disbursed",
+        value_format=lambda v: f"{v} INR",
+    )
+
+    assert "<title>Jan: 1500.00 INR</title>" in svg
+    assert "<title>Feb: 250.50 INR</title>" in svg
+
+
+def test_empty_data_draws_axes_without_bars():
+    svg = bar_chart_svg([], title="Nothing yet")
+
+    assert _bars(svg) == []
+    assert svg.endswith("</svg>")
+
+
+def test_negative_values_are_refused():
+    with pytest.raises(ValueError, match="negative"):
+        bar_chart_svg([("Jan", -1)], title="x")

@@ -1,0 +1,179 @@
+from decimal import Decimal
+
+import pytest
+
+from ledger.models import JournalEntry
+from loans.models import Loan, Repayment
+from tests.accounts.factories import BorrowerFactory
+from tests.conftest import client_for
+from tests.loans.factories import active_loan, applied_loan
+from tests.loans.helpers import assert_books_clean
+
+PAY = "/api/repayments/make-payment"
+
+
+@pytest.fixture
+def loan(borrower):
+    return active_loan(borrower, principal="1000.00", tenure=2, rate="12.00")
+
+
+@pytest.mark.django_db
+def test_make_payment_returns_the_seed_shape(borrower_client, loan):
+    response = borrower_client.post(
+        PAY, {"loan_id": loan.pk, "amount": "200.00", "idempotency_key": "p1"}
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) == {"repayment", "new_outstanding", "loan_closed"}
+    assert {"id", "loan_id", "amount", "type", "status", "created_at"} <= set(body["repayment"])
+    assert body["repayment"]["type"] == "PARTIAL"
+    assert body["repayment"]["status"] == "SUCCESS"
+    assert body["new_outstanding"] == str(loan.outstanding_amount - Decimal("200.00"))
+    assert body["loan_closed"] is False
+
+
+@pytest.mark.django_db
+def test_a_repayment_retry_is_replayed_and_charges_once(borrower_client, loan):
+    payload = {"loan_id": loan.pk, "amount": "200.00", "idempotency_key": "same"}
+
+    first = borrower_client.post(PAY, payload)
+    retry = borrower_client.post(PAY, payload)
+    changed = borrower_client.post(PAY, {**payload, "amount": "201.00"})
+
+    assert first.json() == retry.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert changed.status_code == 422
+    assert Repayment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_paying_more_than_outstanding_is_400(borrower_client, loan):
+    response = borrower_client.post(
+        PAY,
+        {
+            "loan_id": loan.pk,
+            "amount": str(loan.outstanding_amount + Decimal("0.01")),
+            "idempotency_key": "x",
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "amount_exceeds_outstanding"
+    assert "amount" in response.json()
+
+
+@pytest.mark.django_db
+def test_paying_someone_elses_loan_is_404_and_moves_nothing(loan):
+    stranger = BorrowerFactory()
+    client = client_for(stranger)
+    client.post("/api/wallet/deposit", {"amount": "500.00", "idempotency_key": "d"})
+
+    response = client.post(PAY, {"loan_id": loan.pk, "amount": "10.00", "idempotency_key": "x"})
+
+    assert response.status_code == 404
+    assert client.get("/api/wallet/balance").json()["balance"] == "500.00"
+
+
+@pytest.mark.django_db
+def test_paying_an_applied_loan_is_409(borrower, borrower_client):
+    loan = applied_loan(borrower)
+
+    response = borrower_client.post(
+        PAY, {"loan_id": loan.pk, "amount": "10.00", "idempotency_key": "x"}
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_state"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["0", "-5", "1.001", "x", None])
+def test_bad_repayment_amounts_are_400(borrower_client, loan, amount):
+    response = borrower_client.post(
+        PAY, {"loan_id": loan.pk, "amount": amount, "idempotency_key": "x"}
+    )
+
+    assert response.status_code == 400
+    assert "amount" in response.json()
+
+
+@pytest.mark.django_db
+def test_repayment_needs_an_idempotency_key(borrower_client, loan):
+    response = borrower_client.post(PAY, {"loan_id": loan.pk, "amount": "10.00"})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "idempotency_key_invalid"
+
+
+@pytest.mark.django_db
+def test_repayments_list_for_owner_and_officer(borrower_client, officer_client, loan):
+    borrower_client.post(PAY, {"loan_id": loan.pk, "amount": "100.00", "idempotency_key": "a"})
+    borrower_client.post(PAY, {"loan_id": loan.pk, "amount": "50.00", "idempotency_key": "b"})
+
+    mine = borrower_client.get(f"/api/repayments/loan/{loan.pk}").json()
+    seen = officer_client.get(f"/api/repayments/loan/{loan.pk}").json()
+
+    assert [r["amount"] for r in mine] == ["50.00", "100.00"]
+    assert seen == mine
+
+
+@pytest.mark.django_db
+def test_the_whole_borrower_journey(api_client, officer_client):
+    """register → deposit → apply → approve → repay in parts → CLOSED, books clean throughout."""
+    registered = api_client.post(
+        "/api/auth/register",
+        {"name": "Meera Iyer", "email": "meera@example.com", "password": "journey-pass-2026"},
+    )
+    assert registered.status_code == 201
+    borrower = client_for_token(registered.json()["access_token"])
+
+    assert (
+        borrower.post(
+            "/api/wallet/deposit", {"amount": "500.00", "idempotency_key": "d1"}
+        ).status_code
+        == 201
+    )
+    applied = borrower.post(
+        "/api/loans/apply",
+        {"principal_amount": "6000.00", "tenure_months": 3, "interest_rate": "12.00"},
+    )
+    assert applied.status_code == 201
+    loan_id = applied.json()["id"]
+    assert_books_clean()
+
+    approved = officer_client.post(
+        "/api/loans/admin/approve", {"loan_id": loan_id, "approved": True}
+    )
+    assert approved.json()["status"] == "ACTIVE"
+    assert borrower.get("/api/wallet/balance").json()["balance"] == "6500.00"
+    assert_books_clean()
+
+    schedule = borrower.get(f"/api/loans/{loan_id}/schedule").json()
+    for number, row in enumerate(schedule, start=1):
+        paid = borrower.post(
+            PAY, {"loan_id": loan_id, "amount": row["total"], "idempotency_key": f"emi-{number}"}
+        )
+        assert paid.status_code == 201, paid.content
+        assert_books_clean()
+
+    assert paid.json()["loan_closed"] is True
+    assert paid.json()["repayment"]["type"] == "FULL"
+    loan = borrower.get(f"/api/loans/{loan_id}").json()
+    assert (loan["status"], loan["outstanding_amount"]) == ("CLOSED", "0.00")
+    total_paid = sum(Decimal(row["total"]) for row in schedule)
+    assert borrower.get("/api/wallet/balance").json()["balance"] == str(
+        Decimal("6500.00") - total_paid
+    )
+    history = borrower.get("/api/wallet/transactions").json()
+    assert [h["source"] for h in history] == ["EMI_PAYMENT"] * 3 + ["LOAN_DISBURSEMENT", "DEPOSIT"]
+    assert JournalEntry.objects.count() == 5
+    assert Loan.objects.get(pk=loan_id).status == Loan.Status.CLOSED
+
+
+def client_for_token(token):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client

@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from wallets.models import Wallet
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    """Wallets are shown, never edited here: balances change only through ledger postings.
+
+    No one, administrators included, may add, change or delete a wallet in the admin.
+    """
+
+    list_display = ["user_email", "user_name", "balance", "currency", "updated_at"]
+    list_select_related = ["user"]
+    list_filter = ["currency"]
+    search_fields = ["user__email"]
+    search_help_text = "Search by the owner's email."
+    ordering = ["user__email"]
+    show_full_result_count = False  # spares a second COUNT(*) over every wallet on a search
+    fields = ["user", "account", "balance", "currency", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Email", ordering="user__email")
+    def user_email(self, wallet: Wallet) -> str:
+        return wallet.user.email
+
+    @admin.display(description="Name", ordering="user__name")
+    def user_name(self, wallet: Wallet) -> str:
+        return wallet.user.name
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
