@@ -41,6 +41,18 @@ class SetupContext:
 
     n_borrowers: int
     _borrowers: list[dict] = field(default_factory=list)
+    _officer: object = None
+
+    def officer(self):
+        """A loan officer (created once) to approve the borrowers' loans."""
+        if self._officer is None:
+            from accounts.models import User
+            from accounts.services import user_create
+
+            self._officer = user_create(
+                email="bench-officer@example.com", name="Bench Officer", role=User.Role.OFFICER
+            )
+        return self._officer
 
     def borrowers(self) -> list[dict]:
         """Return ``n_borrowers`` registered borrowers as ``{user_id, token}`` (created once).

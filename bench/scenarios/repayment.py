@@ -9,15 +9,29 @@ from bench.scenarios.base import Request, Scenario, SetupContext
 AMOUNT = "1.00"
 
 
-def setup(ctx: SetupContext) -> list[dict]:
-    """Give each borrower an ACTIVE loan and enough money in the wallet to repay it.
+PRINCIPAL = "100000.00"  # below the maker-checker threshold: one approval disburses it
 
-    To be written against the loans services once they are merged: for each borrower
-    of ``ctx.borrowers()``, apply for a loan (e.g. 100000.00 over 12 months), approve
-    and disburse it as an officer, so that the wallet holds the principal; return
-    ``{"token": ..., "loan_id": ...}`` per borrower.
+
+def setup(ctx: SetupContext) -> list[dict]:
+    """Give each borrower an ACTIVE loan, its principal paid into the wallet.
+
+    Through the services: ``loan_apply`` then ``loan_approve`` by an officer, which
+    disburses at once. The wallet then holds the principal, enough for every repayment
+    of a run; the loan's outstanding amount is far above what a run repays.
     """
-    raise NotImplementedError("repayment setup needs the loans services")
+    from decimal import Decimal
+
+    from accounts.models import User
+    from loans.services import loan_apply, loan_approve
+
+    officer = ctx.officer()
+    fixtures = []
+    for borrower in ctx.borrowers():
+        user = User.objects.get(pk=borrower["user_id"])
+        loan = loan_apply(borrower=user, principal_amount=Decimal(PRINCIPAL), tenure_months=24)
+        loan_approve(loan_id=loan.pk, officer=officer)
+        fixtures.append({**borrower, "loan_id": loan.pk})
+    return fixtures
 
 
 def request(fixture: dict, seq: int) -> Request:
@@ -37,5 +51,4 @@ SCENARIO = Scenario(
     setup=setup,
     request=request,
     ceiling="tpcb",
-    pending="loans and repayments are not merged yet: write setup(), check the body",
 )

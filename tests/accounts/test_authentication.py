@@ -90,3 +90,18 @@ def test_a_role_claim_cannot_be_changed_without_the_signing_key(borrower):
     response = _client(f"{header}.{_b64(claims)}.{signature}").get(BALANCE)
 
     assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_an_emi_quote_runs_no_query(borrower, django_assert_num_queries):
+    client = _client(token_pair_for(borrower)["access_token"])
+
+    with django_assert_num_queries(0):
+        response = client.post(
+            "/api/loans/calculate-emi",
+            {"principal_amount": "100000.00", "tenure_months": 12, "interest_rate": "12.00"},
+            format="json",
+        )
+
+    assert response.status_code == 200
+    assert response.json()["emi_amount"] == "8884.88"
