@@ -35,8 +35,12 @@ def _env_int(name: str, default: int) -> int:
 
 
 def default_workers() -> int:
-    """gunicorn processes: one per core, plus one to cover a worker blocked on I/O."""
-    return (os.cpu_count() or 1) + 1
+    """gunicorn's own starting point, (2 x cores) + 1: 5 on this 2-core machine.
+
+    Sync workers block while PostgreSQL answers (a repayment makes some 25 round trips),
+    so more processes than cores keep both cores busy. See docs/BENCHMARKS.md, "gunicorn".
+    """
+    return 2 * (os.cpu_count() or 1) + 1
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,8 @@ class Config:
             max_requests=_env_int("BENCH_MAX_REQUESTS", 200_000),
             request_timeout=_env_int("BENCH_REQUEST_TIMEOUT", 10),
             workers=_env_int("BENCH_WORKERS", default_workers()),
-            worker_class=e.get("BENCH_WORKER_CLASS", "gthread"),
-            threads=_env_int("BENCH_THREADS", 2),
+            worker_class=e.get("BENCH_WORKER_CLASS", "sync"),
+            threads=_env_int("BENCH_THREADS", 1),
             pgbench_duration=_env_int("PGBENCH_DURATION", 30),
             pgbench_scale=_env_int("PGBENCH_SCALE", 10),
             pgbench_clients=_env_int("PGBENCH_CLIENTS", 16),
