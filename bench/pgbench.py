@@ -59,7 +59,7 @@ def ensure_installed(server_major: int) -> str:
 
 def version(pgbench: str) -> str:
     out = subprocess.run([pgbench, "--version"], capture_output=True, text=True, check=True)  # noqa: S603
-    return out.stdout.strip()
+    return out.stdout.strip().removeprefix("pgbench ")
 
 
 def initialize(pgbench: str, server: Server, database: str, *, scale: int) -> None:

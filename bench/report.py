@@ -180,7 +180,7 @@ def write_chart(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    fig, (ax_tps, ax_p99) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (ax_tps, ax_p99) = plt.subplots(1, 2, figsize=(11, 5.2))
     by_scenario: dict[str, list[dict]] = {}
     for row in results["scenarios"]:
         by_scenario.setdefault(row["title"], []).append(row)
@@ -207,8 +207,9 @@ def write_chart(results: dict, path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
     ax_tps.set_title("Throughput")
     ax_p99.set_title("p99 latency")
-    ax_tps.legend(fontsize=7, loc="best")
+    handles, labels = ax_tps.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle(f"Benchmark of {results['meta']['date']}", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
