@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install browser run test test-browser lint format migrate clean bench bench-cost
+.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,27 @@ run: install
 	@echo "Serving http://127.0.0.1:$(PORT)/  (API under /api/, docs at /api/docs/, admin at /admin/)"
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install browser lint
+# Everything CI runs: lint, the unit and browser suites, then the end-to-end suite on the
+# local cluster.
+test: test-unit test-cluster
+
+test-unit: install browser lint
 	$(BIN)/pytest
 
 test-browser: install browser
 	$(BIN)/pytest -m browser
+
+# Starts deploy/local-cluster (installing nginx and PgBouncer with apt-get when missing),
+# runs the tests marked `cluster` through it, and stops it. The cluster's ports are fixed,
+# so runs from several checkouts on one machine wait for each other (flock).
+test-cluster: install
+	flock /tmp/lending-local-cluster.lock $(BIN)/pytest -m cluster tests/cluster
+
+cluster-up: install
+	deploy/local-cluster up
+
+cluster-down:
+	deploy/local-cluster down
 
 lint: install
 	$(BIN)/ruff check .
@@ -55,4 +71,5 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 clean:
+	-deploy/local-cluster down
 	rm -rf $(VENV) var staticfiles

@@ -1,5 +1,8 @@
 """Bar charts drawn on the server as inline SVG: no JavaScript, nothing fetched.
 
+``bar_chart_svg`` draws one series with its values over the bars; ``grouped_bar_chart_svg``
+draws several series side by side under a legend, each bar's value in its tooltip.
+
 Colours come from the admin's CSS variables, so charts follow its light and dark themes.
 Geometry is computed in ``Decimal``, so money figures are never turned into floats.
 """
@@ -13,13 +16,22 @@ from django.utils.safestring import SafeString, mark_safe
 Number = int | Decimal
 
 STYLE = (
-    ".chart-bar{fill:var(--primary,#79aec8)}"
-    ".chart-bar:hover{fill:var(--secondary,#417690)}"
+    ".chart-bar{fill:#4a90b8}"
+    ".chart-bar:hover{fill:#2f6f94}"
     ".chart-grid{stroke:var(--hairline-color,#e8e8e8);stroke-width:1}"
     ".chart-axis{stroke:var(--body-quiet-color,#666);stroke-width:1}"
     ".chart-text{fill:var(--body-quiet-color,#666);font-size:11px}"
     ".chart-value{fill:var(--body-fg,#333);font-size:11px}"
+    # Bar colours read on the light and the dark theme alike; series stay apart for the
+    # colour-blind (blue, orange, purple).
+    ".chart-series-0{fill:#4a90b8}"
+    ".chart-series-1{fill:#e0912f}"
+    ".chart-series-2{fill:#8c6bb1}"
+    ".chart-bar.chart-series-0:hover{fill:#2f6f94}"
+    ".chart-bar.chart-series-1:hover{fill:#b8711d}"
+    ".chart-bar.chart-series-2:hover{fill:#6a4f8c}"
 )
+SERIES_STYLES = 3
 
 
 def _fmt(number: Decimal) -> str:
@@ -67,24 +79,8 @@ def bar_chart_svg(
     plot_h = Decimal(height) - upper - lower
     base_y = upper + plot_h
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'style="max-width:100%;height:auto">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{STYLE}</style>",
-    ]
-    tick = Decimal(0)
-    while tick <= top:
-        y = _fmt(base_y - plot_h * tick / top)
-        tick_label = escape(value_format(_tick_value(tick, step, integers)))
-        parts.append(
-            f'<line class="chart-grid" x1="{_fmt(left)}" x2="{_fmt(left + plot_w)}" '
-            f'y1="{y}" y2="{y}"/>'
-            f'<text class="chart-text" x="{_fmt(left - 6)}" y="{y}" text-anchor="end" '
-            f'dominant-baseline="middle">{tick_label}</text>'
-        )
-        tick += step
+    parts = _open_svg(title, width, height)
+    parts.extend(_grid(top, step, integers, value_format, left, plot_w, base_y, plot_h))
 
     if bars:
         slot = plot_w / len(bars)
@@ -109,6 +105,128 @@ def bar_chart_svg(
     )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 -- every dynamic text above is escaped
+
+
+def grouped_bar_chart_svg(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[Number]]],
+    *,
+    title: str,
+    width: int = 720,
+    height: int = 280,
+    value_format: Callable[[Number], str] = str,
+    axis_format: Callable[[Number], str] | None = None,
+) -> SafeString:
+    """Draw, for each label, one bar per series side by side, under a legend.
+
+    ``series`` is ``(name, values)`` with one value per label; values must not be
+    negative. Every bar is a ``rect.chart-bar.chart-series-<n>`` with ``data-series`` and
+    ``data-value``, and its ``<title>`` reads "label, name: value". ``axis_format``
+    (default ``value_format``) writes the value axis, where space is short.
+    """
+    if not 1 <= len(series) <= SERIES_STYLES:
+        raise ValueError(f"A grouped chart draws 1 to {SERIES_STYLES} series.")
+    if any(len(values) != len(labels) for _, values in series):
+        raise ValueError("Every series needs one value per label.")
+    values = [value for _, data in series for value in data]
+    if any(value < 0 for value in values):
+        raise ValueError("Bar values must not be negative.")
+    integers = all(isinstance(value, int) for value in values)
+    top, step = nice_scale(max(values, default=0), integers=integers)
+
+    left, right, upper, lower = Decimal(56), Decimal(8), Decimal(34), Decimal(28)
+    plot_w = Decimal(width) - left - right
+    plot_h = Decimal(height) - upper - lower
+    base_y = upper + plot_h
+
+    parts = _open_svg(title, width, height)
+    legend_x = left
+    for index, (name, _) in enumerate(series):
+        parts.append(
+            f'<rect class="chart-legend chart-series-{index}" x="{_fmt(legend_x)}" y="6" '
+            f'width="12" height="12"/>'
+            f'<text class="chart-value" x="{_fmt(legend_x + 18)}" y="16">{escape(name)}</text>'
+        )
+        legend_x += 18 + Decimal(7) * len(name) + 24
+    parts.extend(
+        _grid(top, step, integers, axis_format or value_format, left, plot_w, base_y, plot_h)
+    )
+    if labels:
+        slot = plot_w / len(labels)
+        bar_w = slot * Decimal("0.8") / len(series)
+        for group, label in enumerate(labels):
+            first_x = left + slot * group + slot * Decimal("0.1")
+            for index, (name, data) in enumerate(series):
+                value = data[group]
+                bar_h = plot_h * Decimal(value) / top
+                shown = escape(value_format(value))
+                parts.append(
+                    f'<rect class="chart-bar chart-series-{index}" '
+                    f'x="{_fmt(first_x + bar_w * index)}" y="{_fmt(base_y - bar_h)}" '
+                    f'width="{_fmt(bar_w)}" height="{_fmt(bar_h)}" '
+                    f'data-series="{escape(name)}" data-value="{escape(str(value))}">'
+                    f"<title>{escape(label)}, {escape(name)}: {shown}</title></rect>"
+                )
+            parts.append(
+                f'<text class="chart-text" x="{_fmt(left + slot * group + slot / 2)}" '
+                f'y="{_fmt(base_y + 16)}" text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append(
+        f'<line class="chart-axis" x1="{_fmt(left)}" x2="{_fmt(left + plot_w)}" '
+        f'y1="{_fmt(base_y)}" y2="{_fmt(base_y)}"/>'
+    )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 -- every dynamic text above is escaped
+
+
+def compact_number(value: Number) -> str:
+    """Write an axis value briefly: 950, 12k, 1.5M (at most one decimal, trailing 0 dropped)."""
+    value = Decimal(value)
+    for divisor, suffix in (
+        (Decimal(1_000_000_000), "G"),
+        (Decimal(1_000_000), "M"),
+        (Decimal(1_000), "k"),
+    ):
+        if abs(value) >= divisor:
+            scaled = (value / divisor).quantize(Decimal("0.1"))
+            return f"{scaled.normalize():f}{suffix}"
+    return f"{value.quantize(Decimal('0.1')).normalize():f}"
+
+
+def _open_svg(title: str, width: int, height: int) -> list[str]:
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'style="max-width:100%;height:auto">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{STYLE}</style>",
+    ]
+
+
+def _grid(
+    top: Decimal,
+    step: Decimal,
+    integers: bool,
+    value_format: Callable[[Number], str],
+    left: Decimal,
+    plot_w: Decimal,
+    base_y: Decimal,
+    plot_h: Decimal,
+) -> list[str]:
+    """Draw the horizontal grid lines and the value axis's tick labels."""
+    lines = []
+    tick = Decimal(0)
+    while tick <= top:
+        y = _fmt(base_y - plot_h * tick / top)
+        tick_label = escape(value_format(_tick_value(tick, step, integers)))
+        lines.append(
+            f'<line class="chart-grid" x1="{_fmt(left)}" x2="{_fmt(left + plot_w)}" '
+            f'y1="{y}" y2="{y}"/>'
+            f'<text class="chart-text" x="{_fmt(left - 6)}" y="{y}" text-anchor="end" '
+            f'dominant-baseline="middle">{tick_label}</text>'
+        )
+        tick += step
+    return lines
 
 
 def _tick_value(tick: Decimal, step: Decimal, integers: bool) -> Number:

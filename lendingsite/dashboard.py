@@ -1,52 +1,255 @@
-"""The back office's dashboard at /admin/dashboard/: figures drawn as server-side charts.
+"""The back office's dashboard at /admin/dashboard/: portfolio figures and server-side charts.
 
-Each panel is one figure with its chart and the numbers behind it; apps supply the data
-through their selectors, and a new figure is one more panel in ``dashboard_panels``.
+The figures come from the apps' selectors and are cached for ``DASHBOARD_CACHE_SECONDS``
+(a short while: they are for reading, never for deciding; every decision reads the loan
+row under lock). Each panel is one figure with an optional chart and the table behind
+it; a new figure is one more panel in ``dashboard_panels``.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.admin import AdminSite
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.selectors import user_registrations_by_month
-from lendingsite.charts import bar_chart_svg
+from lendingsite.charts import bar_chart_svg, compact_number, grouped_bar_chart_svg
+from lendingsite.db_router import replica_reads
+from loans.selectors import (
+    MonthFlows,
+    PortfolioSummary,
+    loan_event_list_recent,
+    loan_flows_by_month,
+    loan_portfolio_summary,
+)
 
 MONTHS_SHOWN = 12
+RECENT_EVENTS = 10
+CACHE_KEY = "lendingsite:dashboard:figures:v1"
+
+
+def money(amount: Decimal) -> str:
+    """Write an amount with thousands separators and two places: 1,234,567.00."""
+    return f"{amount:,.2f}"
+
+
+# --- Figures (what is cached) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One audit-trail row, as plain values (cached rows never hold model instances)."""
+
+    loan_id: int
+    borrower_email: str
+    source: str
+    target: str
+    actor_email: str
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    computed_at: datetime
+    portfolio: PortfolioSummary
+    flows: list[MonthFlows]
+    registrations: list[tuple[date, int]]
+    activity: list[ActivityRow]
+
+
+def dashboard_figures_compute() -> DashboardFigures:
+    """Read every figure from the selectors: a fixed number of queries."""
+    return DashboardFigures(
+        computed_at=timezone.now(),
+        portfolio=loan_portfolio_summary(),
+        flows=loan_flows_by_month(months=MONTHS_SHOWN),
+        registrations=user_registrations_by_month(months=MONTHS_SHOWN),
+        activity=[
+            ActivityRow(
+                loan_id=event.loan_id,
+                borrower_email=event.loan.borrower.email,
+                source=event.source,
+                target=event.target,
+                actor_email=event.actor.email if event.actor else "",
+                reason=event.reason,
+                created_at=event.created_at,
+            )
+            for event in loan_event_list_recent(limit=RECENT_EVENTS)
+        ],
+    )
+
+
+def dashboard_figures() -> DashboardFigures:
+    """Return the figures from the cache, computing and caching them when missing."""
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    if seconds <= 0:
+        with replica_reads():
+            return dashboard_figures_compute()
+    figures = cache.get(CACHE_KEY)
+    if figures is None:
+        with replica_reads():  # figures tolerate replication lag (docs/DEPLOYMENT.md)
+            figures = dashboard_figures_compute()
+        cache.set(CACHE_KEY, figures, seconds)
+    return figures
+
+
+# --- Panels (how the figures are shown) ----------------------------------------------
 
 
 @dataclass(frozen=True)
 class Panel:
     title: str
-    chart: SafeString
-    columns: tuple[str, str]  # headings of the figures table
-    rows: list[tuple[str, str]]  # (label, value) as shown in the figures table
+    columns: tuple[str, ...]  # headings of the figures table
+    rows: list[tuple[str, ...]]  # cells as shown (str, or SafeString for links)
+    chart: SafeString | None = None
+    numeric: frozenset[int] = field(default_factory=frozenset)  # right-aligned columns
+    footer: tuple[str, ...] | None = None  # a totals row
+    collapsed: bool = False  # table folded under "Figures" (the chart says it already)
+    empty: str = "Nothing yet."
 
 
-def _registrations_panel() -> Panel:
-    counts = [
-        (month.strftime("%b %Y"), count)
-        for month, count in user_registrations_by_month(months=MONTHS_SHOWN)
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    value: str
+    link: str = ""
+
+
+def _headlines(portfolio: PortfolioSummary) -> list[Headline]:
+    changelist = reverse("admin:loans_loan_changelist")
+    return [
+        Headline(
+            "Pending decisions",
+            str(portfolio.pending_count),
+            f"{changelist}?status__in=APPLIED,APPROVED",
+        ),
+        Headline("Disbursed", money(portfolio.disbursed)),
+        Headline("Outstanding principal", money(portfolio.outstanding_principal)),
+        Headline("Collected principal", money(portfolio.collected_principal)),
+        Headline("Collected interest", money(portfolio.collected_interest)),
     ]
-    title = f"Borrower registrations per month (last {MONTHS_SHOWN} months)"
+
+
+def _status_panel(portfolio: PortfolioSummary) -> Panel:
+    changelist = reverse("admin:loans_loan_changelist")
     return Panel(
-        title=title,
-        chart=bar_chart_svg([(label[:3], count) for label, count in counts], title=title),
-        columns=("Month", "Registrations"),
-        rows=[(label, str(count)) for label, count in counts],
+        title="Loans by status",
+        columns=("Status", "Loans", "Principal", "Outstanding (principal and interest)"),
+        rows=[
+            (
+                format_html(
+                    '<a href="{}?status__exact={}">{}</a>', changelist, row.status, row.label
+                ),
+                str(row.count),
+                money(row.principal),
+                money(row.outstanding),
+            )
+            for row in portfolio.by_status
+        ],
+        numeric=frozenset({1, 2, 3}),
+        footer=(
+            "All loans",
+            str(sum(row.count for row in portfolio.by_status)),
+            money(sum((row.principal for row in portfolio.by_status), Decimal(0))),
+            money(portfolio.outstanding_total),
+        ),
     )
 
 
-def dashboard_panels() -> list[Panel]:
-    return [_registrations_panel()]
+def _flows_panel(flows: list[MonthFlows]) -> Panel:
+    title = f"Disbursements and repayments per month (last {MONTHS_SHOWN} months)"
+    return Panel(
+        title=title,
+        chart=grouped_bar_chart_svg(
+            [row.month.strftime("%b") for row in flows],
+            [
+                ("Disbursed", [row.disbursed for row in flows]),
+                ("Repaid", [row.repaid for row in flows]),
+            ],
+            title=title,
+            value_format=money,
+            axis_format=compact_number,
+        ),
+        columns=("Month", "Disbursed", "Repaid principal", "Repaid interest", "Repaid"),
+        rows=[
+            (
+                row.month.strftime("%b %Y"),
+                money(row.disbursed),
+                money(row.repaid_principal),
+                money(row.repaid_interest),
+                money(row.repaid),
+            )
+            for row in flows
+        ],
+        numeric=frozenset({1, 2, 3, 4}),
+        collapsed=True,
+    )
+
+
+def _registrations_panel(registrations: list[tuple[date, int]]) -> Panel:
+    title = f"Borrower registrations per month (last {MONTHS_SHOWN} months)"
+    return Panel(
+        title=title,
+        chart=bar_chart_svg(
+            [(month.strftime("%b"), count) for month, count in registrations], title=title
+        ),
+        columns=("Month", "Registrations"),
+        rows=[(month.strftime("%b %Y"), str(count)) for month, count in registrations],
+        numeric=frozenset({1}),
+        collapsed=True,
+    )
+
+
+def _activity_panel(activity: list[ActivityRow]) -> Panel:
+    return Panel(
+        title="Recent activity",
+        columns=("When", "Loan", "Borrower", "Change", "By", "Reason"),
+        rows=[
+            (
+                timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M"),
+                format_html(
+                    '<a href="{}">Loan #{}</a>',
+                    reverse("admin:loans_loan_change", args=[row.loan_id]),
+                    row.loan_id,
+                ),
+                row.borrower_email,
+                f"{row.source} → {row.target}" if row.source else "new application",
+                row.actor_email or "—",
+                row.reason or "—",
+            )
+            for row in activity
+        ],
+        empty="No loan has been applied for yet.",
+    )
+
+
+def dashboard_panels(figures: DashboardFigures) -> list[Panel]:
+    return [
+        _status_panel(figures.portfolio),
+        _flows_panel(figures.flows),
+        _activity_panel(figures.activity),
+        _registrations_panel(figures.registrations),
+    ]
 
 
 def dashboard_view(request: HttpRequest, *, site: AdminSite) -> TemplateResponse:
+    figures = dashboard_figures()
     context = {
         **site.each_context(request),
         "title": "Dashboard",
-        "panels": dashboard_panels(),
+        "headlines": _headlines(figures.portfolio),
+        "panels": dashboard_panels(figures),
+        "computed_at": figures.computed_at,
+        "cache_seconds": settings.DASHBOARD_CACHE_SECONDS,
+        "currency": settings.CURRENCY,
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

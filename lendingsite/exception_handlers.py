@@ -4,8 +4,11 @@ The body always carries a human-readable string ``detail`` (clients show it as i
 and a machine-readable ``code``; field errors are added under their field names.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.views import defaults
@@ -16,6 +19,17 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from lendingsite.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# The database (or PgBouncer in front of it) is unreachable, restarting or refused the
+# statement for a transient reason: nothing was committed, and the client may retry.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_BODY = {
+    "detail": "The service is temporarily unavailable. Nothing was changed; try again shortly.",
+    "code": "service_unavailable",
+}
 
 
 def _first_message(errors) -> str:
@@ -64,6 +78,11 @@ def domain_error_response(exc: Exception) -> Response | None:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        logger.warning("Database unavailable: %s", exc)
+        response = Response(DATABASE_UNAVAILABLE_BODY, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     response = domain_error_response(exc)
     if response is not None:
         return response
@@ -127,3 +146,21 @@ def not_found(request, exception=None):
 
 def server_error(request):
     return _json_error(500, "Internal server error. The operation was not applied.", "server_error")
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 (not 500) when a non-API view meets an unreachable database."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            return None
+        logger.warning("Database unavailable: %s", exception)
+        response = JsonResponse(DATABASE_UNAVAILABLE_BODY, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response

@@ -1,7 +1,46 @@
-def client_ip(request) -> str | None:
-    """The address of the client that sent ``request`` (as seen by Django).
+"""The client's address, as seen behind the reverse proxy.
 
-    Behind the reverse proxy, ``REMOTE_ADDR`` is the proxy's; deployments that trust
-    a proxy set ``X-Forwarded-For`` handling in one place (see docs/DEPLOYMENT.md).
+nginx overwrites ``X-Real-IP`` with the address it accepted the connection from. That
+header is believed only when the request comes from one of ``TRUSTED_PROXIES``; from
+anyone else it could be forged, so ``REMOTE_ADDR`` is used. Failed-login lockout
+(django-axes), throttling and read-your-writes pinning all count per this address.
+"""
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def is_trusted_proxy(address: str) -> bool:
+    parsed = _parse(address)
+    if parsed is None:
+        return False
+    return any(parsed in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+def client_ip(request) -> str | None:
+    """The address of the client that sent ``request``, seen through a trusted proxy.
+
+    Also ``AXES_CLIENT_IP_CALLABLE``; audit rows and throttles record the same address.
     """
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR", "")
+    if is_trusted_proxy(remote):
+        forwarded = _parse(request.META.get("HTTP_X_REAL_IP", ""))
+        if forwarded is not None:
+            return str(forwarded)
+    return remote or None

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_guid",
+    "django_prometheus",
     "accounts",
     "wallets",
     "ledger",
@@ -45,6 +47,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django_guid.middleware.guid_middleware",
+    "lendingsite.observability.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -55,6 +60,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "lendingsite.replica_pinning.ReplicaPinningMiddleware",
+    "lendingsite.exception_handlers.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "lendingsite.urls"
@@ -82,36 +90,91 @@ else:
     from lendingsite.embedded_db import embedded_database
 
     DATABASES = {"default": embedded_database(BASE_DIR)}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Each service owns its transaction boundary (see docs/ARCHITECTURE.md).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Database performance (issue 7; each measured in docs/BENCHMARKS.md) -------------
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
-# psycopg prepares a statement server-side after it has run this many times on one
-# connection (0: never, Django's default, needed behind a pooler without support for it).
-if _prepare := env.int("DB_PREPARE_THRESHOLD", default=0):
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare
-# A psycopg connection pool per process (replaces persistent connections).
-if _pool_size := env.int("DB_POOL_SIZE", default=0):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": _pool_size,
-        "max_size": _pool_size,
-    }
+# --- Production topology: replica, PgBouncer, Redis, proxy (docs/DEPLOYMENT.md) ------
+# Optional streaming replica for lag-tolerant reads; the routing rule is in
+# lendingsite/db_router.py. Its tests mirror the primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["lendingsite.db_router.PrimaryReplicaRouter"]
+# A client that wrote reads from the primary for this long (must exceed replica lag).
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
+
+for _database in DATABASES.values():
+    # Queries are counted and timed for /metrics (django-prometheus wraps the backend).
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    # Behind PgBouncer in transaction pooling mode consecutive transactions may run on
+    # different server connections, so nothing may live in a session: no server-side
+    # cursors (.iterator() fetches in chunks on the client instead), no prepared
+    # statements (psycopg's client-side binding, Django's default), no SET outside the
+    # parameters PgBouncer tracks. The same settings hold without PgBouncer.
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # Connections to PgBouncer are cheap to keep: a kept client connection holds no
+    # server connection between transactions. Health checks drop a connection that
+    # died with a PgBouncer or database restart before the request uses it.
+    _database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    _database["CONN_HEALTH_CHECKS"] = True
+    _database.setdefault("OPTIONS", {})
+    # Fail fast (503) rather than hang when the database or PgBouncer is unreachable.
+    _database["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
+
+# --- Database performance (issue 7; measured in docs/BENCHMARKS.md) -------------------
+# CONN_HEALTH_CHECKS=false saves the health check's round trip in every request; the
+# price is one failed request per worker after a database or PgBouncer restart.
+for _database in DATABASES.values():
+    _database["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 
 # --- Cache ---------------------------------------------------------------------------
+# Django's cache: throttling counters, read-your-writes pins and cacheable reads. Never
+# the source of truth for money. With REDIS_URL unset, each process has its own memory.
 if env.str("REDIS_URL", default=""):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": "lending",
+            "OPTIONS": {
+                # Redis down: reads miss, writes are dropped, requests go on.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_TIMEOUT_SECONDS", 0.5),
+                "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT_SECONDS", 0.5),
+            },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Addresses of the reverse proxies whose X-Real-IP header names the client (nginx sets
+# it); from anyone else the header is ignored. Empty: no proxy is trusted.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# API throttling per client address (anonymous) or per user, counted in the cache.
+THROTTLE_ANON_RATE = env.str("THROTTLE_ANON_RATE", default="300/minute")
+THROTTLE_USER_RATE = env.str("THROTTLE_USER_RATE", default="1200/minute")
+
+# Observability: JSON logs with a request id, /metrics, optional Sentry.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "EXPOSE_HEADER": False,
+    "INTEGRATIONS": [],
+}
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from lendingsite.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+    )
 
 # --- Authentication ------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -143,6 +206,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+# Behind nginx, the client is the X-Real-IP it sets (believed only from TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "lendingsite.http.client_ip"
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -169,6 +234,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "lendingsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lendingsite.exception_handlers.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "lendingsite.throttling.ClientAnonRateThrottle",
+        "lendingsite.throttling.ClientUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": THROTTLE_ANON_RATE, "user": THROTTLE_USER_RATE},
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -218,9 +288,16 @@ LOAN_MAX_OPEN_PER_BORROWER = env.int("LOAN_MAX_OPEN_PER_BORROWER", default=2)
 # disburses.
 LOAN_MAKER_CHECKER_THRESHOLD = Decimal(env.str("LOAN_MAKER_CHECKER_THRESHOLD", default="200000.00"))
 
+# --- Back office ---------------------------------------------------------------------
+# The dashboard's figures are cached this long (seconds; 0 turns the cache off). They are
+# for reading only: decisions always read the loan row under lock.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
+
 # --- Security ------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and the metrics scraper talk to an instance directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -256,7 +333,29 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "lendingsite.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},
+        # Every request is logged once by lendingsite.access; Django's own line would repeat it.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Prometheus metrics; nginx serves /metrics only to loopback (deploy/nginx).
+    path("", include("django_prometheus.urls")),
 ]
 
 handler400 = "lendingsite.exception_handlers.bad_request"

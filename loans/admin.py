@@ -22,9 +22,8 @@ from ledger.models import JournalEntry
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
 from loans.models import Installment, Loan, LoanEvent, Repayment
+from loans.selectors import PENDING_STATUSES as PENDING
 from loans.services import loan_approve, loan_reject
-
-PENDING = (Loan.Status.APPLIED, Loan.Status.APPROVED)
 
 
 class PrincipalBandFilter(admin.SimpleListFilter):
@@ -64,6 +63,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class InstallmentInline(ReadOnlyInline):
     model = Installment
+    verbose_name_plural = "repayment schedule"
+    classes = ["collapse"]  # up to 60 rows: folded, the loan's figures come first
     fields = [
         "number",
         "due_date",
@@ -96,15 +97,8 @@ class LoanEventInline(ReadOnlyInline):
 
 @admin.register(Loan)
 class LoanAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "borrower_email",
-        "principal_amount",
-        "emi_amount",
-        "outstanding_amount",
-        "status",
-        "age",
-    ]
+    # Short headings: the list has to fit beside the navigation and the filters.
+    list_display = ["id", "borrower_email", "principal", "emi", "outstanding", "status", "age"]
     list_display_links = ["id", "borrower_email"]
     list_filter = ["status", PrincipalBandFilter, "created_at"]
     list_select_related = ["borrower"]
@@ -113,7 +107,7 @@ class LoanAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["approve_selected", "reject_selected"]
-    inlines = [InstallmentInline, RepaymentInline, LoanEventInline]
+    inlines = [LoanEventInline, RepaymentInline, InstallmentInline]
     fieldsets = [
         (
             "Loan",
@@ -122,13 +116,13 @@ class LoanAdmin(admin.ModelAdmin):
                     "borrower",
                     "wallet_balance",
                     "status",
-                    "principal_amount",
-                    "tenure_months",
-                    "interest_rate",
+                    "principal",
+                    "tenure",
+                    "rate",
                     "interest_method",
-                    "emi_amount",
+                    "emi",
                     "total_interest",
-                    "outstanding_amount",
+                    "outstanding",
                 ]
             },
         ),
@@ -136,6 +130,7 @@ class LoanAdmin(admin.ModelAdmin):
             "Decisions",
             {
                 "fields": [
+                    "two_officers",
                     "approved_by",
                     "approved_at",
                     "disbursed_by",
@@ -144,13 +139,23 @@ class LoanAdmin(admin.ModelAdmin):
                     "rejected_at",
                     "rejection_reason",
                     "closed_at",
-                    "maker_checker_threshold",
                 ]
             },
         ),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    # Decision fields shown only once they hold something (an active loan has no rejecter).
+    DECISION_FIELDS = (
+        "approved_by",
+        "approved_at",
+        "disbursed_by",
+        "disbursed_at",
+        "rejected_by",
+        "rejected_at",
+        "rejection_reason",
+        "closed_at",
+    )
 
     # --- list ---------------------------------------------------------------------
     def get_queryset(self, request):
@@ -172,11 +177,49 @@ class LoanAdmin(admin.ModelAdmin):
     def borrower_email(self, loan):
         return loan.borrower.email
 
+    @admin.display(description="principal", ordering="principal_amount")
+    def principal(self, loan):
+        return loan.principal_amount
+
+    @admin.display(description="EMI", ordering="emi_amount")
+    def emi(self, loan):
+        return loan.emi_amount
+
+    @admin.display(description="outstanding", ordering="outstanding_amount")
+    def outstanding(self, loan):
+        return loan.outstanding_amount
+
     @admin.display(description="age", ordering="created_at")
     def age(self, loan):
         return timesince(loan.created_at, timezone.now()).split(",")[0]
 
     # --- detail -------------------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets
+        shown = {"two_officers"} | {
+            name for name in self.DECISION_FIELDS if getattr(obj, name) not in (None, "")
+        }
+        return [
+            (name, {"fields": [f for f in options["fields"] if name != "Decisions" or f in shown]})
+            for name, options in self.fieldsets
+        ]
+
+    @admin.display(description="tenure")
+    def tenure(self, loan):
+        return f"{loan.tenure_months} months"
+
+    @admin.display(description="interest rate")
+    def rate(self, loan):
+        return f"{loan.interest_rate} % a year"
+
+    @admin.display(description="two officers needed")
+    def two_officers(self, loan):
+        threshold = loan.maker_checker_threshold
+        if loan.needs_two_officers:
+            return f"Yes: one approves, another disburses (principal at or above {threshold})"
+        return f"No (principal below {threshold})"
+
     @admin.display(description="wallet balance")
     def wallet_balance(self, loan):
         wallet = getattr(loan.borrower, "wallet", None)
@@ -260,7 +303,7 @@ class LoanAdmin(admin.ModelAdmin):
         permission = "loans.approve_loan" if action == "approve" else "loans.reject_loan"
         if not request.user.has_perm(permission):
             raise PermissionDenied
-        loan = get_object_or_404(Loan.objects.select_related("borrower"), pk=loan_id)
+        loan = get_object_or_404(Loan.objects.select_related("borrower", "approved_by"), pk=loan_id)
         change_url = reverse("admin:loans_loan_change", args=[loan.pk])
         reason = request.POST.get("reason", "").strip()
         if request.method == "POST":

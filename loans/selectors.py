@@ -1,7 +1,17 @@
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
+from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+
+from lendingsite.months import month_window
 from loans.exceptions import LoanNotFoundError
-from loans.models import Installment, Loan, Repayment
+from loans.models import Installment, Loan, LoanEvent, Repayment
+
+ZERO = Decimal("0.00")
+PENDING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED)  # waiting for an officer
+DISBURSED_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)  # reached by disbursement only
 
 
 def loan_get_visible(*, loan_id: int, user) -> Loan:
@@ -21,9 +31,7 @@ def loan_list_for_borrower(*, borrower) -> QuerySet[Loan]:
 
 def loan_list_pending() -> QuerySet[Loan]:
     """Loans waiting for an officer: new applications and approvals awaiting a checker."""
-    return Loan.objects.filter(status__in=[Loan.Status.APPLIED, Loan.Status.APPROVED]).order_by(
-        "created_at", "pk"
-    )
+    return Loan.objects.filter(status__in=PENDING_STATUSES).order_by("created_at", "pk")
 
 
 def installment_list(*, loan: Loan) -> QuerySet[Installment]:
@@ -32,3 +40,141 @@ def installment_list(*, loan: Loan) -> QuerySet[Installment]:
 
 def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:
     return loan.repayments.order_by("-created_at", "-pk")
+
+
+# --- Portfolio figures (the back office's dashboard) --------------------------------
+# Set-based aggregates: each selector runs a fixed number of queries, whatever the number
+# of loans. The figures are for display; decisions read the loan rows under lock.
+
+
+def _sum(field: str, **extra) -> Coalesce:
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return Coalesce(Sum(field, **extra), Value(ZERO), output_field=money)
+
+
+@dataclass(frozen=True)
+class StatusFigures:
+    status: str
+    label: str
+    count: int
+    principal: Decimal  # the loans' principal, whatever has been repaid
+    outstanding: Decimal  # unpaid principal plus unpaid scheduled interest
+
+
+@dataclass(frozen=True)
+class PortfolioSummary:
+    by_status: list[StatusFigures]  # every status, in the state machine's order
+    disbursed: Decimal  # principal ever paid out (loans now ACTIVE or CLOSED)
+    collected_principal: Decimal
+    collected_interest: Decimal
+
+    @property
+    def outstanding_principal(self) -> Decimal:
+        """Principal paid out and not yet repaid (repayments only reach disbursed loans)."""
+        return self.disbursed - self.collected_principal
+
+    @property
+    def outstanding_total(self) -> Decimal:
+        return sum((row.outstanding for row in self.by_status), ZERO)
+
+    @property
+    def collected(self) -> Decimal:
+        return self.collected_principal + self.collected_interest
+
+    @property
+    def pending_count(self) -> int:
+        """Loans waiting for an officer: new applications and approvals awaiting a checker."""
+        return sum(row.count for row in self.by_status if row.status in PENDING_STATUSES)
+
+
+def loan_portfolio_summary() -> PortfolioSummary:
+    """Count and total the loans by status, and total what was paid out and collected.
+
+    Two queries: one grouped over the loans, one over the repayments.
+    """
+    rows = {
+        row["status"]: row
+        for row in Loan.objects.order_by()
+        .values("status")
+        .annotate(
+            count=Count("pk"),
+            principal=_sum("principal_amount"),
+            outstanding=_sum("outstanding_amount"),
+        )
+    }
+    by_status = [
+        StatusFigures(
+            status=status,
+            label=label,
+            count=rows.get(status, {}).get("count", 0),
+            principal=rows.get(status, {}).get("principal", ZERO),
+            outstanding=rows.get(status, {}).get("outstanding", ZERO),
+        )
+        for status, label in Loan.Status.choices
+    ]
+    collected = Repayment.objects.filter(status=Repayment.Status.SUCCESS).aggregate(
+        principal=_sum("principal_part"), interest=_sum("interest_part")
+    )
+    return PortfolioSummary(
+        by_status=by_status,
+        disbursed=sum(
+            (row.principal for row in by_status if row.status in DISBURSED_STATUSES), ZERO
+        ),
+        collected_principal=collected["principal"],
+        collected_interest=collected["interest"],
+    )
+
+
+@dataclass(frozen=True)
+class MonthFlows:
+    month: date  # the first day of the month
+    disbursed: Decimal
+    repaid_principal: Decimal
+    repaid_interest: Decimal
+
+    @property
+    def repaid(self) -> Decimal:
+        return self.repaid_principal + self.repaid_interest
+
+
+def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[MonthFlows]:
+    """Total the money paid out and repaid in each of the last ``months`` months, oldest first.
+
+    Months are calendar months in the site's time zone; an empty month totals zero. Two
+    queries: disbursements (by ``disbursed_at``) and repayments (by ``created_at``).
+    """
+    starts, since, before = month_window(months=months, until=until)
+    paid_out = dict(
+        Loan.objects.filter(disbursed_at__gte=since, disbursed_at__lt=before)
+        .annotate(month=TruncMonth("disbursed_at"))
+        .order_by()
+        .values("month")
+        .annotate(total=_sum("principal_amount"))
+        .values_list("month", "total")
+    )
+    repaid = {
+        row["month"]: row
+        for row in Repayment.objects.filter(
+            status=Repayment.Status.SUCCESS, created_at__gte=since, created_at__lt=before
+        )
+        .annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values("month")
+        .annotate(principal=_sum("principal_part"), interest=_sum("interest_part"))
+    }
+    paid_out = {month.date(): total for month, total in paid_out.items()}
+    repaid = {month.date(): row for month, row in repaid.items()}
+    return [
+        MonthFlows(
+            month=start,
+            disbursed=paid_out.get(start, ZERO),
+            repaid_principal=repaid.get(start, {}).get("principal", ZERO),
+            repaid_interest=repaid.get(start, {}).get("interest", ZERO),
+        )
+        for start in starts
+    ]
+
+
+def loan_event_list_recent(*, limit: int = 10) -> list[LoanEvent]:
+    """The latest audit-trail rows, newest first, with their loan, borrower and actor."""
+    return list(LoanEvent.objects.select_related("loan__borrower", "actor").order_by("-pk")[:limit])

@@ -5,10 +5,13 @@ nothing else. Installment rows are children of the loan and are only written und
 loan's lock, so they need no lock of their own.
 """
 
+import hashlib
+import json
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -77,6 +80,28 @@ def loan_quote(
         method=InterestMethod(interest_method),
         first_due_date=first_due_date or add_months(timezone.localdate(), 1),
     )
+
+
+QUOTE_CACHE_SECONDS = 300
+
+
+def loan_quote_cached(**terms) -> Quote:
+    """``loan_quote``, remembered in the cache (Redis) for a few minutes.
+
+    The key holds everything the price depends on: the terms, the default rate and the
+    date (the first installment falls a month from today). Refusals are not cached.
+    """
+    fingerprint = json.dumps(
+        {**terms, "default_rate": settings.LOAN_DEFAULT_RATE, "today": timezone.localdate()},
+        sort_keys=True,
+        default=str,
+    )
+    key = "loan-quote:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        cached = loan_quote(**terms)
+        cache.set(key, cached, timeout=QUOTE_CACHE_SECONDS)
+    return cached
 
 
 def _record_event(loan: Loan, source: str, *, actor, reason: str = "", client_ip=None) -> None:

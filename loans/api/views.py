@@ -7,8 +7,10 @@ from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower, IsOfficer
+from lendingsite.db_router import replica_reads
 from lendingsite.http import client_ip
 from lendingsite.idempotency import idempotency_key_from, idempotent_response
+from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from loans.api.serializers import (
     InstallmentOutputSerializer,
@@ -23,7 +25,7 @@ from loans.selectors import (
     loan_list_pending,
     repayment_list,
 )
-from loans.services import loan_apply, loan_approve, loan_quote, loan_reject, loan_repay
+from loans.services import loan_apply, loan_approve, loan_quote_cached, loan_reject, loan_repay
 
 
 class LoanTermsInputSerializer(serializers.Serializer):
@@ -64,7 +66,7 @@ class LoanCalculateEmiApi(APIView):
     def post(self, request):
         terms = LoanTermsInputSerializer(data=request.data)
         terms.is_valid(raise_exception=True)
-        priced = loan_quote(**terms.validated_data)
+        priced = loan_quote_cached(**terms.validated_data)
         return Response(self.OutputSerializer(priced).data)
 
 
@@ -85,6 +87,7 @@ class LoanMyListApi(APIView):
     permission_classes = [IsAuthenticated, IsBorrower]
 
     @extend_schema(responses={200: LoanOutputSerializer(many=True)})
+    @replica_reads()  # a list: may lag, except right after the caller's own write
     def get(self, request):
         loans = loan_list_for_borrower(borrower=request.user)
         return Response(LoanOutputSerializer(loans, many=True).data)
@@ -108,6 +111,7 @@ class LoanPendingListApi(APIView):
     permission_classes = [IsAuthenticated, IsOfficer]
 
     @extend_schema(responses={200: LoanOutputSerializer(many=True)})
+    @replica_reads()  # a work queue: the decision itself re-reads the loan under lock
     def get(self, request):
         return Response(LoanOutputSerializer(loan_list_pending(), many=True).data)
 
@@ -125,6 +129,7 @@ class LoanDecisionApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={200: LoanOutputSerializer})
+    @money_operation("loan_decision")
     def post(self, request):
         decision = self.InputSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
@@ -158,6 +163,7 @@ class RepaymentCreateApi(APIView):
         loan_closed = serializers.BooleanField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @money_operation("repayment")
     def post(self, request):
         payment = self.InputSerializer(data=request.data)
         payment.is_valid(raise_exception=True)
@@ -193,6 +199,7 @@ class RepaymentCreateApi(APIView):
 
 class RepaymentListApi(APIView):
     @extend_schema(responses={200: RepaymentOutputSerializer(many=True)})
+    @replica_reads()  # history: may lag, except right after the caller's own write
     def get(self, request, loan_id: int):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         return Response(RepaymentOutputSerializer(repayment_list(loan=loan), many=True).data)

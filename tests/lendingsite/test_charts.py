@@ -3,11 +3,11 @@ from decimal import Decimal
 
 import pytest
 
-from lendingsite.charts import bar_chart_svg, nice_scale
+from lendingsite.charts import bar_chart_svg, compact_number, grouped_bar_chart_svg, nice_scale
 
 
 def _bars(svg: str) -> list[dict[str, str]]:
-    tags = re.findall(r"<rect [^>]*>", svg)
+    tags = re.findall(r'<rect class="chart-bar[^>]*>', svg)
     return [dict(re.findall(r'(\w[\w-]*)="([^"]*)"', tag)) for tag in tags]
 
 
@@ -83,3 +83,80 @@ def test_empty_data_draws_axes_without_bars():
 def test_negative_values_are_refused():
     with pytest.raises(ValueError, match="negative"):
         bar_chart_svg([("Jan", -1)], title="x")
+
+
+def _two_series(**kwargs) -> str:
+    return grouped_bar_chart_svg(
+        ["Jan", "Feb"],
+        [
+            ("Disbursed", [Decimal("1000.00"), Decimal("0.00")]),
+            ("Repaid", [Decimal("250.00"), Decimal("500.00")]),
+        ],
+        title="Flows",
+        **kwargs,
+    )
+
+
+def test_grouped_bars_sit_side_by_side_with_heights_in_proportion():
+    bars = _bars(_two_series())
+
+    assert [(bar["class"], bar["data-series"], bar["data-value"]) for bar in bars] == [
+        ("chart-bar chart-series-0", "Disbursed", "1000.00"),
+        ("chart-bar chart-series-1", "Repaid", "250.00"),
+        ("chart-bar chart-series-0", "Disbursed", "0.00"),
+        ("chart-bar chart-series-1", "Repaid", "500.00"),
+    ]
+    heights = [Decimal(bar["height"]) for bar in bars]
+    assert heights[0] == heights[1] * 4 == heights[3] * 2
+    assert heights[2] == 0
+    xs = [Decimal(bar["x"]) for bar in bars]
+    assert xs[0] + Decimal(bars[0]["width"]) == xs[1]  # touching, within a month
+    assert xs[1] < xs[2]  # months left to right
+    assert len({Decimal(bar["y"]) + Decimal(bar["height"]) for bar in bars}) == 1
+
+
+def test_grouped_chart_has_a_legend_and_tooltips_naming_the_series():
+    svg = _two_series(value_format=lambda v: f"{v} INR", axis_format=compact_number)
+
+    assert re.findall(r'class="chart-legend chart-series-(\d)"', svg) == ["0", "1"]
+    assert ">Disbursed</text>" in svg and ">Repaid</text>" in svg
+    assert "<title>Feb, Repaid: 500.00 INR</title>" in svg
+    assert ">1k</text>" in svg  # the axis top, written briefly
+    assert "<script" not in svg
+
+
+@pytest.mark.parametrize(
+    ("series", "message"),
+    [
+        ([("A", [1])], "one value per label"),
+        ([("A", [1, -1])], "negative"),
+        ([], "1 to 3 series"),
+        ([(str(n), [1, 1]) for n in range(4)], "1 to 3 series"),
+    ],
+)
+def test_grouped_chart_refuses_bad_data(series, message):
+    with pytest.raises(ValueError, match=message):
+        grouped_bar_chart_svg(["Jan", "Feb"], series, title="x")
+
+
+def test_grouped_chart_escapes_names_and_labels():
+    svg = grouped_bar_chart_svg(["<b>"], [('"x"<y>', [1])], title="t")
+
+    assert "<b>" not in svg and "&lt;b&gt;" in svg
+    assert "&quot;x&quot;&lt;y&gt;" in svg
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (0, "0"),
+        (950, "950"),
+        (Decimal("1000"), "1k"),
+        (Decimal("12500.00"), "12.5k"),
+        (Decimal("200000"), "200k"),
+        (Decimal("1500000"), "1.5M"),
+        (Decimal("0.5"), "0.5"),
+    ],
+)
+def test_compact_number_writes_axis_values_briefly(value, written):
+    assert compact_number(value) == written

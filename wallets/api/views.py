@@ -7,7 +7,9 @@ from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower
+from lendingsite.db_router import replica_reads
 from lendingsite.idempotency import idempotency_key_from, idempotent_response
+from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from wallets.selectors import wallet_get_for_user, wallet_transaction_list
 from wallets.services import wallet_deposit, wallet_withdraw
@@ -72,6 +74,7 @@ class WalletTransactionListApi(APIView):
         ],
         responses={200: WalletTransactionOutputSerializer(many=True)},
     )
+    @replica_reads()  # history tolerates replica lag (not right after the caller's write)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -149,6 +152,7 @@ class WalletDepositApi(_WalletTransferApi):
     @extend_schema(
         request=WalletTransferInputSerializer, responses={201: WalletTransferOutputSerializer}
     )
+    @money_operation("deposit")
     def post(self, request):
         return super().post(request)
 
@@ -160,5 +164,6 @@ class WalletWithdrawApi(_WalletTransferApi):
     @extend_schema(
         request=WalletTransferInputSerializer, responses={201: WalletTransferOutputSerializer}
     )
+    @money_operation("withdrawal")
     def post(self, request):
         return super().post(request)

@@ -3,21 +3,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from accounts.models import User
-from accounts.selectors import month_starts, user_registrations_by_month
+from accounts.selectors import user_registrations_by_month
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 
 
 def _joined(user: User, when: datetime) -> None:
     User.objects.filter(pk=user.pk).update(date_joined=when)
-
-
-def test_month_starts_cross_the_year_boundary():
-    assert month_starts(months=4, until=date(2026, 2, 17)) == [
-        date(2025, 11, 1),
-        date(2025, 12, 1),
-        date(2026, 1, 1),
-        date(2026, 2, 1),
-    ]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,59 @@
+"""Prometheus metrics of the project's own (request and database metrics come from
+django-prometheus; all are served at ``/metrics``)."""
+
+import functools
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_fsm import TransitionNotAllowed
+from prometheus_client import Counter
+from rest_framework.exceptions import APIException
+
+from lendingsite.exception_handlers import DATABASE_UNAVAILABLE_ERRORS
+from lendingsite.exceptions import ApplicationError
+from lendingsite.idempotency import REPLAYED_HEADER
+
+MONEY_OPERATIONS = Counter(
+    "lending_money_operations_total",
+    "Money operations requested through the API, by kind and outcome.",
+    ["kind", "outcome"],
+)
+
+# ok: committed · replayed: an idempotency key answered again, nothing moved ·
+# refused: a business rule or the input said no · unavailable: the database could not be
+# reached (nothing committed) · error: anything else.
+OUTCOMES = ("ok", "replayed", "refused", "unavailable", "error")
+REFUSALS = (ApplicationError, TransitionNotAllowed, APIException, DjangoValidationError)
+
+
+def _outcome_of(response) -> str:
+    if response.status_code < 300:
+        replayed = response.get(REPLAYED_HEADER, "").lower() == "true"
+        return "replayed" if replayed else "ok"
+    if response.status_code == 503:
+        return "unavailable"
+    return "refused" if response.status_code < 500 else "error"
+
+
+def money_operation(kind: str):
+    """Decorate an API view method that moves money: count every call by outcome."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def counted(*args, **kwargs):
+            try:
+                response = method(*args, **kwargs)
+            except REFUSALS:
+                MONEY_OPERATIONS.labels(kind=kind, outcome="refused").inc()
+                raise
+            except DATABASE_UNAVAILABLE_ERRORS:
+                MONEY_OPERATIONS.labels(kind=kind, outcome="unavailable").inc()
+                raise
+            except Exception:
+                MONEY_OPERATIONS.labels(kind=kind, outcome="error").inc()
+                raise
+            MONEY_OPERATIONS.labels(kind=kind, outcome=_outcome_of(response)).inc()
+            return response
+
+        return counted
+
+    return decorate

@@ -1,0 +1,20 @@
+from datetime import UTC, date, datetime
+
+from lendingsite.months import month_starts, month_window
+
+
+def test_month_starts_cross_the_year_boundary():
+    assert month_starts(months=4, until=date(2026, 2, 17)) == [
+        date(2025, 11, 1),
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+    ]
+
+
+def test_month_window_ends_with_the_end_of_the_last_month():
+    starts, since, before = month_window(months=2, until=date(2025, 12, 31))
+
+    assert starts == [date(2025, 11, 1), date(2025, 12, 1)]
+    assert since == datetime(2025, 11, 1, tzinfo=UTC)
+    assert before == datetime(2026, 1, 1, tzinfo=UTC)
