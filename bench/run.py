@@ -331,6 +331,10 @@ def app_settings(cfg: Config, scenarios) -> dict:
         "pool": options.get("pool") or False,
         "authentication": view_authentication(scenarios),
         "renderer": ", ".join(c.rsplit(".", 1)[-1] for c in rest["DEFAULT_RENDERER_CLASSES"]),
+        "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+        "throttles": ", ".join(
+            f"{k} {v}" for k, v in rest.get("DEFAULT_THROTTLE_RATES", {}).items()
+        ),
         "load": (
             f"aiohttp closed loop, {cfg.warmup}s warm-up + {cfg.duration}s per row, "
             f"{cfg.borrowers} borrowers"
