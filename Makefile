@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean reliability
+.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost reliability
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,19 @@ format: install
 # The hostile-world suite at full size (about 10 minutes); rewrites docs/RELIABILITY.md.
 reliability: install
 	$(BIN)/python -m reliability
+
+# Load benchmark (not part of `make test`: it takes a few minutes and the whole machine).
+# Knobs are environment variables, e.g. `make bench BENCH_DURATION=5`; see bench/run.py.
+$(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
+	$(BIN)/pip install -q -r requirements-bench.txt
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	$(BIN)/python -m bench
+
+# CPU and queries per request, in process: compares code changes on a busy machine.
+bench-cost: $(BIN)/.bench-installed
+	$(BIN)/python -m bench.inprocess
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

@@ -5,6 +5,7 @@ service to: every status the service can answer is documented, and every input t
 service accepts is valid under the schema.
 """
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
@@ -44,6 +45,13 @@ ERROR_DESCRIPTIONS = {
 # Numbers in request bodies: a JSON number or a plain numeric string.
 DECIMAL_STRING = serializer_patterns.DECIMAL_STRING.pattern
 INTEGER_STRING = serializer_patterns.INTEGER_STRING.pattern
+
+
+class JWTClaimsScheme(SimpleJWTScheme):
+    """The bearer scheme of views that trust the token's claims (same token, same header)."""
+
+    target_class = "accounts.authentication.JWTClaimsAuthentication"
+    name = "jwtClaimsAuth"
 
 
 class AutoSchema(SpectacularAutoSchema):

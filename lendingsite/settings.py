@@ -124,6 +124,13 @@ for _database in DATABASES.values():
     # Fail fast (503) rather than hang when the database or PgBouncer is unreachable.
     _database["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
 
+# --- Database performance (issue 7; measured in docs/BENCHMARKS.md) -------------------
+# CONN_HEALTH_CHECKS=false saves the health check's round trip in every request; the
+# price is one failed request per worker after a database or PgBouncer restart.
+for _database in DATABASES.values():
+    _database["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+
+# --- Cache ---------------------------------------------------------------------------
 # Django's cache: throttling counters, read-your-writes pins and cacheable reads. Never
 # the source of truth for money. With REDIS_URL unset, each process has its own memory.
 if env.str("REDIS_URL", default=""):
@@ -245,6 +252,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
+
+# --- API performance (issue 7; measured in docs/BENCHMARKS.md) ------------------------
+# orjson renders JSON an order of magnitude faster than the standard library, as the same
+# compact UTF-8; a Decimal placed in a response as it is becomes an exact string (the
+# standard renderer made it a float).
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["drf_orjson_renderer.renderers.ORJSONRenderer"]
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"

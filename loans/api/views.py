@@ -5,6 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower, IsOfficer
 from lendingsite.db_router import replica_reads
 from lendingsite.http import client_ip
@@ -55,6 +56,10 @@ class ScheduleRowSerializer(serializers.Serializer):
 
 
 class LoanCalculateEmiApi(APIView):
+    # A quote is arithmetic on the request alone: with the token's claims trusted it runs
+    # no query at all (trade-off in accounts/authentication.py).
+    authentication_classes = [JWTClaimsAuthentication]
+
     class OutputSerializer(serializers.Serializer):
         emi_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
         total_interest = serializers.DecimalField(max_digits=12, decimal_places=2)

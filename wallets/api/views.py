@@ -5,6 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower
 from lendingsite.db_router import replica_reads
 from lendingsite.idempotency import (
@@ -48,6 +49,9 @@ class WalletTransactionOutputSerializer(serializers.Serializer):
 
 
 class WalletBalanceApi(APIView):
+    # The hottest read: the token's claims identify the caller and its role, so the only
+    # query is the wallet's (trade-off in accounts/authentication.py).
+    authentication_classes = [JWTClaimsAuthentication]
     permission_classes = [IsAuthenticated, IsBorrower]
 
     @extend_schema(responses={200: WalletBalanceOutputSerializer})

@@ -1,0 +1,113 @@
+"""Start and stop the service under gunicorn; read processes' CPU time from /proc."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """One gunicorn master on 127.0.0.1, stopped by ``stop()`` (idempotent)."""
+
+    def __init__(self, *, env: dict, workers: int, worker_class: str, threads: int, log: Path):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.workers, self.worker_class, self.threads = workers, worker_class, threads
+        self.env, self.log = env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, ready_timeout: float = 60.0) -> None:
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        command = [
+            str(gunicorn),
+            "lendingsite.wsgi:application",
+            f"--bind=127.0.0.1:{self.port}",
+            f"--workers={self.workers}",
+            f"--worker-class={self.worker_class}",
+            f"--threads={self.threads}",
+            "--backlog=2048",
+            "--keep-alive=30",
+            "--log-level=warning",
+            f"--error-logfile={self.log}",
+        ]
+        self.process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+            command, env=self.env, start_new_session=True, stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode}; see {self.log}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"gunicorn not ready after {ready_timeout:.0f}s; see {self.log}")
+
+    def pids(self) -> list[int]:
+        """The master and its workers."""
+        if self.process is None:
+            return []
+        return [self.process.pid, *child_pids(self.process.pid)]
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the group this master leads, only
+            process.wait(timeout=5)
+
+
+def child_pids(parent: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields and int(fields[1]) == parent:
+                children.append(int(entry.name))
+    return children
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (state is index 0)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each live process of ``pids``."""
+    times = {}
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields:
+            times[pid] = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return times
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two samples (a process born in between counts whole)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
