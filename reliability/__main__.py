@@ -49,13 +49,13 @@ def main(argv=None) -> int:
             "schemathesis",
             [
                 *(python, "-m", "reliability.fuzz", "--json", str(RESULTS / "fuzz.json")),
-                *("--max-examples", os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "100")),
+                *("--max-examples", os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "300")),
             ],
         )
         env = {
             **os.environ,
             "RELIABILITY_REPORT_DIR": str(RESULTS),
-            "RELIABILITY_STATEFUL_EXAMPLES": os.environ.get("RELIABILITY_STATEFUL_EXAMPLES", "100"),
+            "RELIABILITY_STATEFUL_EXAMPLES": os.environ.get("RELIABILITY_STATEFUL_EXAMPLES", "200"),
         }
         codes["tests"] = _step(
             "state machine, OWASP and bad-input tests",
