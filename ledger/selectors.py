@@ -1,4 +1,5 @@
 from decimal import Decimal
+from functools import cache
 
 from django.db.models import Sum
 
@@ -20,6 +21,16 @@ def account_get_system(code: str) -> Account:
     name, kind = SYSTEM_ACCOUNTS[code]
     account, _ = Account.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
     return account
+
+
+@cache
+def account_system_id(code: str) -> int:
+    """The id of a system account, read once per process (system accounts never change).
+
+    The cache is cleared whenever migrations run or the tables are flushed (``post_migrate``,
+    see ``ledger.apps``), the only times an id could change.
+    """
+    return account_get_system(code).pk
 
 
 def account_balance(*, account_id: int) -> Decimal:

@@ -9,10 +9,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from ledger.exceptions import DuplicateEntryError, InsufficientFundsError, UnbalancedEntryError
 from ledger.models import JournalEntry, Posting
+from lendingsite.db import insert_unless_conflict
 from lendingsite.money import CENT, format_money
 from wallets.locks import wallet_qs_select_for_update
 
@@ -32,7 +34,10 @@ def _validated_deltas(legs: Sequence[Leg]) -> dict[int, Decimal]:
     return deltas
 
 
-@transaction.atomic
+# No savepoint of its own: ledger_post is called by services, each of which owns an
+# atomic block; a refusal raised here aborts that block. Wrap a direct call in atomic()
+# to carry on after a refusal.
+@transaction.atomic(savepoint=False)
 def ledger_post(
     *,
     kind: str,
@@ -72,18 +77,17 @@ def ledger_post(
             )
         wallet.balance = new_balance
 
-    try:
-        with transaction.atomic():
-            entry = JournalEntry.objects.create(
-                kind=kind,
-                reference=reference,
-                description=description,
-                idempotency_key=idempotency_key,
-                created_by=created_by,
-                reverses=reverses,
-            )
-    except IntegrityError as exc:
-        raise DuplicateEntryError(f"Entry {reference!r} was already posted.") from exc
+    entry = JournalEntry(
+        kind=kind,
+        reference=reference,
+        description=description,
+        idempotency_key=idempotency_key,
+        created_by=created_by,
+        reverses=reverses,
+        created_at=timezone.now(),
+    )
+    if not insert_unless_conflict(entry, conflict_columns=("reference",)):
+        raise DuplicateEntryError(f"Entry {reference!r} was already posted.")
     Posting.objects.bulk_create(
         Posting(entry=entry, account_id=account_id, amount=amount) for account_id, amount in legs
     )

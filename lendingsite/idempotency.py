@@ -24,11 +24,13 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from ledger.models import IdempotencyRecord, JournalEntry
+from lendingsite.db import insert_unless_conflict
 from lendingsite.exception_handlers import domain_error_response
 from lendingsite.exceptions import ApplicationError, ConflictError, UnprocessableError
 
@@ -155,20 +157,20 @@ def idempotent_response(
             if refusal is None:
                 raise  # unexpected: everything rolls back, the key included
             status, body, entry = refusal.status_code, refusal.data, None
-        try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.create(
-                    user=user,
-                    endpoint=endpoint,
-                    key=key,
-                    fingerprint=request_fingerprint,
-                    response_status=status,
-                    response_body=body,
-                    entry=entry,
-                )
-        except IntegrityError as exc:  # only if the advisory lock was bypassed
+        record = IdempotencyRecord(
+            user=user,
+            endpoint=endpoint,
+            key=key,
+            fingerprint=request_fingerprint,
+            response_status=status,
+            response_body=body,
+            entry=entry,
+            created_at=timezone.now(),
+        )
+        # A conflict here means the advisory lock was bypassed: refuse, roll back all.
+        if not insert_unless_conflict(record, conflict_columns=("user_id", "endpoint", "key")):
             raise IdempotencyKeyInFlightError(
                 "A request with this idempotency key is still being processed; retry shortly.",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ) from exc
+            )
     return Response(body, status=status)

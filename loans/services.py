@@ -13,10 +13,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ledger.models import Account, JournalEntry
-from ledger.selectors import account_get_system
+from ledger.selectors import account_system_id
 from ledger.services import ledger_post
 from lendingsite.money import format_money
 from loans.exceptions import (
@@ -217,13 +218,12 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
     """APPROVED → ACTIVE: pay the principal into the wallet and start the schedule."""
     loan.disburse(by=officer)
     _record_event(loan, Loan.Status.APPROVED, actor=officer, client_ip=client_ip)
-    receivable = account_get_system(Account.LOANS_RECEIVABLE)
     ledger_post(
         kind=JournalEntry.Kind.LOAN_DISBURSEMENT,
         reference=f"disburse:{loan.pk}",
         legs=[
             (wallet_account_id(user_id=loan.borrower_id), loan.principal_amount),
-            (receivable.pk, -loan.principal_amount),
+            (account_system_id(Account.LOANS_RECEIVABLE), -loan.principal_amount),
         ],
         description=f"Disbursement of loan {loan.pk}",
         created_by=officer,
@@ -270,9 +270,26 @@ def loan_reject(*, loan_id: int, officer, reason: str, client_ip: str | None = N
     return loan
 
 
-def _allocate(
-    installments: list[Installment], amount: Decimal
-) -> tuple[Decimal, Decimal, list[Installment]]:
+def _unpaid_installments(loan: Loan, amount: Decimal):
+    """The loan's unpaid installments, oldest first, fetched in small batches.
+
+    A payment usually covers one or two installments: reading all sixty of a five-year
+    loan on every payment would cost more than the rest of the repayment.
+    """
+    unpaid = loan.installments.filter(
+        Q(principal_paid__lt=F("principal")) | Q(interest_paid__lt=F("interest"))
+    ).order_by("number")
+    batch = int(amount // loan.emi_amount) + 2 if loan.emi_amount else 2
+    after = 0
+    while True:
+        rows = list(unpaid.filter(number__gt=after)[:batch])
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].number
+
+
+def _allocate(loan: Loan, amount: Decimal) -> tuple[Decimal, Decimal, list[Installment]]:
     """Apply ``amount`` to the oldest unpaid installments, interest before principal.
 
     Returns the principal part, the interest part and the installments it touched.
@@ -280,7 +297,7 @@ def _allocate(
     left = amount
     principal_part = interest_part = Decimal("0.00")
     touched = []
-    for installment in installments:
+    for installment in _unpaid_installments(loan, amount):
         touched.append(installment)
         pay_interest = min(left, installment.interest - installment.interest_paid)
         installment.interest_paid += pay_interest
@@ -326,14 +343,13 @@ def loan_repay(
                 "outstanding_amount": outstanding,
             },
         )
-    installments = [i for i in loan.installments.order_by("number") if not i.is_paid]
-    principal_part, interest_part, touched = _allocate(installments, amount)
+    principal_part, interest_part, touched = _allocate(loan, amount)
 
     legs = [(wallet_account_id(user_id=borrower.pk), -amount)]
     if principal_part:
-        legs.append((account_get_system(Account.LOANS_RECEIVABLE).pk, principal_part))
+        legs.append((account_system_id(Account.LOANS_RECEIVABLE), principal_part))
     if interest_part:
-        legs.append((account_get_system(Account.INTEREST_INCOME).pk, interest_part))
+        legs.append((account_system_id(Account.INTEREST_INCOME), interest_part))
     entry = ledger_post(
         kind=JournalEntry.Kind.EMI_PAYMENT,
         reference=f"repayment:{loan.pk}:{idempotency_key}",

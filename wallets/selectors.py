@@ -1,3 +1,5 @@
+from functools import lru_cache
+
 from django.db.models import QuerySet
 
 from ledger.models import Posting
@@ -8,9 +10,15 @@ def wallet_get_for_user(*, user) -> Wallet:
     return Wallet.objects.get(user=user)
 
 
-def wallet_account_id(*, user_id: int) -> int:
-    """The ledger account behind a user's wallet."""
+@lru_cache(maxsize=65536)
+def _wallet_account_id(user_id: int) -> int:
+    # Cleared on post_migrate (wallets.apps): after migrations or a flush of the tables.
     return Wallet.objects.values_list("account_id", flat=True).get(user_id=user_id)
+
+
+def wallet_account_id(*, user_id: int) -> int:
+    """The ledger account behind a user's wallet (fixed for the wallet's life: cached)."""
+    return _wallet_account_id(user_id)
 
 
 def wallet_transaction_list(*, user, before_id: int | None = None) -> QuerySet[Posting]:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ledger.models import Account, JournalEntry
-from ledger.selectors import account_get_system
+from ledger.selectors import account_system_id
 from ledger.services import ledger_post
 from wallets.models import Wallet
 from wallets.selectors import wallet_account_id
@@ -25,11 +25,13 @@ def wallet_deposit(*, user, amount: Decimal, idempotency_key: str) -> JournalEnt
 
     Ledger: bank (asset) debited, wallet (liability) credited. Locks: the wallet.
     """
-    bank = account_get_system(Account.BANK)
     return ledger_post(
         kind=JournalEntry.Kind.DEPOSIT,
         reference=f"deposit:{user.pk}:{idempotency_key}",
-        legs=[(wallet_account_id(user_id=user.pk), amount), (bank.pk, -amount)],
+        legs=[
+            (wallet_account_id(user_id=user.pk), amount),
+            (account_system_id(Account.BANK), -amount),
+        ],
         description="Deposit from linked bank account",
         idempotency_key=idempotency_key,
         created_by=user,
@@ -43,11 +45,13 @@ def wallet_withdraw(*, user, amount: Decimal, idempotency_key: str) -> JournalEn
     Ledger: wallet debited, bank credited. Locks: the wallet. Raises
     ``InsufficientFundsError`` (naming the shortfall) when the balance is too small.
     """
-    bank = account_get_system(Account.BANK)
     return ledger_post(
         kind=JournalEntry.Kind.WITHDRAWAL,
         reference=f"withdraw:{user.pk}:{idempotency_key}",
-        legs=[(wallet_account_id(user_id=user.pk), -amount), (bank.pk, amount)],
+        legs=[
+            (wallet_account_id(user_id=user.pk), -amount),
+            (account_system_id(Account.BANK), amount),
+        ],
         description="Withdrawal to linked bank account",
         idempotency_key=idempotency_key,
         created_by=user,

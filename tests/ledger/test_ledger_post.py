@@ -47,7 +47,7 @@ def test_post_refuses_malformed_legs(wallet, bank, amounts):
     accounts = [wallet.account_id, bank.pk]
     legs = list(zip(accounts, amounts, strict=False))
 
-    with pytest.raises(UnbalancedEntryError):
+    with pytest.raises(UnbalancedEntryError), transaction.atomic():
         ledger_post(kind=JournalEntry.Kind.DEPOSIT, reference="bad", legs=legs)
 
     assert not JournalEntry.objects.exists()
@@ -57,7 +57,10 @@ def test_post_refuses_malformed_legs(wallet, bank, amounts):
 def test_post_refuses_to_take_a_wallet_below_zero_and_writes_nothing(wallet, bank):
     wallet_deposit(user=wallet.user, amount=D("40.00"), idempotency_key="k1")
 
-    with pytest.raises(InsufficientFundsError, match=r"short by 10\.00") as caught:
+    with (
+        pytest.raises(InsufficientFundsError, match=r"short by 10\.00") as caught,
+        transaction.atomic(),
+    ):
         ledger_post(
             kind=JournalEntry.Kind.WITHDRAWAL,
             reference="w:1",
@@ -75,7 +78,7 @@ def test_the_same_reference_cannot_be_posted_twice(wallet, bank):
     legs = [(wallet.account_id, D("1.00")), (bank.pk, D("-1.00"))]
     ledger_post(kind=JournalEntry.Kind.DEPOSIT, reference="once", legs=legs)
 
-    with pytest.raises(DuplicateEntryError):
+    with pytest.raises(DuplicateEntryError), transaction.atomic():
         ledger_post(kind=JournalEntry.Kind.DEPOSIT, reference="once", legs=legs)
 
     wallet.refresh_from_db()
