@@ -71,10 +71,14 @@ class LiveService:
 
     def start(self) -> None:
         VAR.mkdir(parents=True, exist_ok=True)
-        self.cluster.start()
-        self.cluster.recreate_database(self.dbname)
-        self.manage("migrate", "--noinput")
-        self.start_gunicorn()
+        try:
+            self.cluster.start()
+            self.cluster.recreate_database(self.dbname)
+            self.manage("migrate", "--noinput")
+            self.start_gunicorn()
+        except BaseException:
+            self.stop()  # leave no server or socket directory behind
+            raise
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(  # noqa: S603
@@ -135,7 +139,7 @@ class LiveService:
             except subprocess.TimeoutExpired:
                 self.gunicorn.kill()
                 self.gunicorn.wait()
-        if self.gunicorn is not None:
+        if self.gunicorn is not None and not self.log.closed:
             self.log.close()
         self.cluster.cleanup()
 
