@@ -22,7 +22,6 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bench import run
 
@@ -240,20 +239,6 @@ def render(meta: dict, book: dict, recon: dict, admin_rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_block(path: Path, block: str) -> None:
-    """Put ``block`` between this module's markers in ``path``, keeping the rest."""
-    import re
-
-    text = path.read_text() if path.exists() else ""
-    wrapped = f"{START}\n{block.rstrip()}\n{END}"
-    if START in text and END in text:
-        pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
-        text = pattern.sub(lambda _: wrapped, text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + wrapped + "\n"
-    path.write_text(text)
-
-
 def main() -> int:
     cfg = run.Config.from_env()
     cfg = dataclasses.replace(cfg, database=os.environ.get("BOOKS_DATABASE", "lending_books"))
@@ -281,7 +266,9 @@ def main() -> int:
     log(f"reconcile {recon['reconcile_s']:.2f}s, bare SQL {recon['bare_s']:.2f}s")
     admin_rows = measure_admin_list()
     block = render(meta, book, recon, admin_rows)
-    write_block(cfg.doc, block)
+    from bench.report import write_block
+
+    write_block(cfg.doc, block, start=START, end=END)
     print(block)
     connection.close()
     admin.drop(cfg.database)

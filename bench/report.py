@@ -160,12 +160,12 @@ def render_markdown(results: dict, *, chart_name: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_block(path: Path, block: str) -> None:
-    """Put ``block`` between the result markers of ``path``, keeping the text around them."""
+def write_block(path: Path, block: str, *, start: str = START, end: str = END) -> None:
+    """Put ``block`` between the markers ``start`` and ``end`` of ``path``, keeping the rest."""
     text = path.read_text() if path.exists() else ""
-    wrapped = f"{START}\n{block.rstrip()}\n{END}"
-    if START in text and END in text:
-        pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
+    wrapped = f"{start}\n{block.rstrip()}\n{end}"
+    if start in text and end in text:
+        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
         text = pattern.sub(lambda _: wrapped, text, count=1)
     else:
         text = (text.rstrip() + "\n\n" if text.strip() else "") + wrapped + "\n"

@@ -110,6 +110,9 @@ class PrivateCluster:
         self.init()
         if self.is_running():
             self.stop(mode="immediate")
+        self._start_server()
+
+    def _start_server(self) -> None:
         self._run(
             "pg_ctl",
             "-D",
@@ -136,20 +139,7 @@ class PrivateCluster:
         """
         started = time.monotonic()
         self.stop(mode=mode)
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data_dir),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            self._options(),
-            "-l",
-            str(self.log_file),
-            "start",
-        )
-        self.wait_ready()
+        self._start_server()
         return time.monotonic() - started
 
     def is_running(self) -> bool:
