@@ -108,6 +108,17 @@ class LoanAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["approve_selected", "reject_selected"]
     inlines = [LoanEventInline, RepaymentInline, InstallmentInline]
+    # Decision fields shown only once they hold something (an active loan has no rejecter).
+    DECISION_FIELDS = (
+        "approved_by",
+        "approved_at",
+        "disbursed_by",
+        "disbursed_at",
+        "rejected_by",
+        "rejected_at",
+        "rejection_reason",
+        "closed_at",
+    )
     fieldsets = [
         (
             "Loan",
@@ -128,34 +139,11 @@ class LoanAdmin(admin.ModelAdmin):
         ),
         (
             "Decisions",
-            {
-                "fields": [
-                    "two_officers",
-                    "approved_by",
-                    "approved_at",
-                    "disbursed_by",
-                    "disbursed_at",
-                    "rejected_by",
-                    "rejected_at",
-                    "rejection_reason",
-                    "closed_at",
-                ]
-            },
+            {"fields": ["two_officers", *DECISION_FIELDS]},
         ),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-    # Decision fields shown only once they hold something (an active loan has no rejecter).
-    DECISION_FIELDS = (
-        "approved_by",
-        "approved_at",
-        "disbursed_by",
-        "disbursed_at",
-        "rejected_by",
-        "rejected_at",
-        "rejection_reason",
-        "closed_at",
-    )
 
     # --- list ---------------------------------------------------------------------
     def get_queryset(self, request):
