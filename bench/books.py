@@ -37,12 +37,12 @@ SELECT '!', false, 'b' || n || '@bench.example', 'Borrower ' || n, 'BORROWER', f
        now() - (n %% 365) * interval '1 day'
 FROM generate_series(1, %(users)s) AS n;
 
-INSERT INTO ledger_account (code, name, kind, created_at)
-SELECT 'wallet:' || u.id, 'Wallet of ' || u.email, 'LIABILITY', now()
+INSERT INTO ledger_account (code, name, kind, balance, created_at, updated_at)
+SELECT 'wallet:' || u.id, 'Wallet of ' || u.email, 'LIABILITY', 0, now(), now()
 FROM accounts_user u WHERE u.role = 'BORROWER';
 
-INSERT INTO wallets_wallet (user_id, account_id, balance, currency, created_at, updated_at)
-SELECT u.id, a.id, 0, 'INR', now(), now()
+INSERT INTO wallets_wallet (user_id, account_id, currency, created_at)
+SELECT u.id, a.id, 'INR', now()
 FROM accounts_user u JOIN ledger_account a ON a.code = 'wallet:' || u.id;
 
 -- Deposits: one entry, two postings each.
@@ -63,14 +63,16 @@ SELECT entry_id, account_id, amount FROM legs
 UNION ALL
 SELECT entry_id, (SELECT id FROM ledger_account WHERE code = 'bank'), -amount FROM legs;
 
--- Loans: pending, rejected and active (one installment, interest-free), in turn.
+-- Loans: pending, rejected and active (one installment, interest-free), in turn. The
+-- active ones are written APPLIED, then made ACTIVE with their disbursement entry (a
+-- CHECK ties the two together).
 INSERT INTO loans_loan (borrower_id, principal_amount, tenure_months, interest_rate,
                         interest_method, maker_checker_threshold, emi_amount, total_interest,
                         outstanding_amount, status, rejection_reason, created_at, updated_at)
 SELECT w.user_id, ((n %% 400) + 1) * 1000, 1, 0, 'REDUCING', 200000,
        ((n %% 400) + 1) * 1000, 0,
        CASE WHEN n %% 5 = 0 THEN ((n %% 400) + 1) * 1000 ELSE 0 END,
-       CASE WHEN n %% 5 = 0 THEN 'ACTIVE' WHEN n %% 5 = 1 THEN 'REJECTED' ELSE 'APPLIED' END,
+       CASE WHEN n %% 5 = 1 THEN 'REJECTED' ELSE 'APPLIED' END,
        CASE WHEN n %% 5 = 1 THEN 'Bench rejection' ELSE '' END,
        now() - (n %% 730) * interval '1 hour', now()
 FROM generate_series(1, %(loans)s) AS n
@@ -84,7 +86,10 @@ FROM loans_loan;
 
 INSERT INTO ledger_journalentry (kind, reference, description, idempotency_key, created_at)
 SELECT 'LOAN_DISBURSEMENT', 'disburse:' || id, 'Disbursement', '', created_at
-FROM loans_loan WHERE status = 'ACTIVE';
+FROM loans_loan WHERE outstanding_amount > 0;
+
+UPDATE loans_loan l SET status = 'ACTIVE', disbursement_entry_id = e.id
+FROM ledger_journalentry e WHERE e.reference = 'disburse:' || l.id;
 
 INSERT INTO ledger_posting (entry_id, account_id, amount)
 SELECT e.id, w.account_id, l.principal_amount
@@ -95,9 +100,9 @@ UNION ALL
 SELECT e.id, (SELECT id FROM ledger_account WHERE code = 'loans_receivable'), -l.principal_amount
 FROM loans_loan l JOIN ledger_journalentry e ON e.reference = 'disburse:' || l.id;
 
-UPDATE wallets_wallet w SET balance = s.total
+UPDATE ledger_account a SET balance = s.total
 FROM (SELECT account_id, sum(amount) AS total FROM ledger_posting GROUP BY account_id) s
-WHERE s.account_id = w.account_id;
+WHERE s.account_id = a.id AND a.balance IS NOT NULL;
 
 SET session_replication_role = origin;
 """

@@ -10,7 +10,8 @@ Invariants held by PostgreSQL itself (migration ``0002_ledger_triggers``):
   reversing entry);
 - every entry balances (sum of its postings is 0) and has at least two postings, checked
   by a deferred constraint trigger at commit;
-- no posting has a zero amount; entry references are unique.
+- no posting has a zero amount; entry references are unique;
+- an account that keeps a cached balance never goes below zero (CHECK).
 """
 
 from django.conf import settings
@@ -19,7 +20,15 @@ from django.db import models
 
 
 class Account(models.Model):
-    """A ledger account: one per wallet, plus the platform's system accounts."""
+    """A ledger account: one per wallet, plus the platform's system accounts.
+
+    ``balance`` is the cached balance of an account that holds someone's money (a
+    wallet's): it changes only in ``ledger_post``, under this row's lock, in the
+    transaction of the postings that explain it, and ``manage.py reconcile`` checks it
+    against them. System accounts keep none (NULL): every loan touches them, and a cached
+    figure would be one locked row serialising all traffic; their balances are the sums
+    of their postings.
+    """
 
     class Kind(models.TextChoices):
         ASSET = "ASSET", "Asset"
@@ -32,19 +41,24 @@ class Account(models.Model):
     LOANS_RECEIVABLE = "loans_receivable"
     INTEREST_INCOME = "interest_income"
     FEE_INCOME = "fee_income"
-    SYSTEM_CODES = (BANK, LOANS_RECEIVABLE, INTEREST_INCOME, FEE_INCOME)
 
     code = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=150)
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    balance = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance__isnull=True) | models.Q(balance__gte=0),
+                name="ledger_account_balance_non_negative",
+            ),
+        ]
 
     def __str__(self):
         return self.code
-
-    @property
-    def is_system(self) -> bool:
-        return self.code in self.SYSTEM_CODES
 
 
 class JournalEntry(models.Model):

@@ -1,13 +1,16 @@
 """The checks behind ``manage.py reconcile``.
 
 Each check is one set-based SQL statement (aggregates, not a loop over rows) returning
-the mismatching rows; an empty result means the check passes.
+the mismatching rows; an empty result means the check passes. The ledger's own checks
+are below; an app whose records must agree with the books registers its checks with
+``register_checks`` from its ``AppConfig.ready`` (``loans.apps``), so the ledger never
+imports the apps above it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 @dataclass(frozen=True)
@@ -30,18 +33,21 @@ class CheckResult:
 
 LEDGER_CHECKS = [
     Check(
-        name="wallet_balances",
-        description="every wallet's cached balance equals the sum of its postings",
+        name="account_balances",
+        description=(
+            "every cached balance (wallets' accounts) equals the sum of its postings "
+            "and is not negative"
+        ),
         sql="""
             WITH sums AS (
                 SELECT account_id, sum(amount) AS total FROM ledger_posting GROUP BY account_id
             )
-            SELECT w.user_id, w.balance, coalesce(s.total, 0) AS postings_total
-            FROM wallets_wallet w LEFT JOIN sums s ON s.account_id = w.account_id
-            WHERE w.balance <> coalesce(s.total, 0) OR w.balance < 0
-            ORDER BY w.user_id
+            SELECT a.id AS account_id, a.code, a.balance, coalesce(s.total, 0) AS postings_total
+            FROM ledger_account a LEFT JOIN sums s ON s.account_id = a.id
+            WHERE a.balance IS NOT NULL AND (a.balance <> coalesce(s.total, 0) OR a.balance < 0)
+            ORDER BY a.id
         """,
-        columns=("user_id", "balance", "postings_total"),
+        columns=("account_id", "code", "balance", "postings_total"),
     ),
     Check(
         name="entries_balanced",
@@ -84,10 +90,22 @@ LEDGER_CHECKS = [
 ]
 
 
-def reconciliation_checks() -> list[Check]:
-    from loans.reconciliation import LOAN_CHECKS
+_registered_checks: dict[str, Check] = {}
 
-    return [*LEDGER_CHECKS, *LOAN_CHECKS]
+
+def register_checks(checks: Iterable[Check]) -> None:
+    """Add an app's checks to ``reconcile`` (called from ``AppConfig.ready``; idempotent)."""
+    for check in checks:
+        known = {c.name: c for c in reconciliation_checks()}
+        if check.name not in known:
+            _registered_checks[check.name] = check
+        elif known[check.name] != check:
+            raise ValueError(f"Two reconciliation checks are named {check.name!r}.")
+
+
+def reconciliation_checks() -> list[Check]:
+    """The ledger's checks, then the registered ones in the order of registration."""
+    return [*LEDGER_CHECKS, *_registered_checks.values()]
 
 
 def run_check(check: Check) -> CheckResult:
@@ -99,8 +117,6 @@ def run_check(check: Check) -> CheckResult:
 
 def reconcile(progress: Callable[[int, int, Check], None] | None = None) -> list[CheckResult]:
     """Run every check in one REPEATABLE READ snapshot, so the figures agree with each other."""
-    from django.db import transaction
-
     results = []
     outermost = not connection.in_atomic_block
     with transaction.atomic():

@@ -1,9 +1,8 @@
-from decimal import Decimal
 from functools import cache
 
-from django.db.models import Sum
+from django.db.models import QuerySet
 
-from ledger.models import Account, Posting
+from ledger.models import Account, JournalEntry, Posting
 
 SYSTEM_ACCOUNTS = {
     Account.BANK: ("Funding bank (money held at the bank)", Account.Kind.ASSET),
@@ -33,12 +32,17 @@ def account_system_id(code: str) -> int:
     return account_get_system(code).pk
 
 
-def account_balance(*, account_id: int) -> Decimal:
-    """The sum of an account's postings (credit-positive).
+def posting_list(*, account_id: int, before_id: int | None = None) -> QuerySet[Posting]:
+    """An account's postings, newest first, with their entries (keyset pages by id).
 
-    System accounts keep no cached balance: every loan touches them, and a cached
-    counter would be one locked row serialising all traffic. The covering index on
-    (account, id) INCLUDE (amount) keeps this aggregate an index-only scan.
+    The index on (account, -id) serves both the order and ``before_id``.
     """
-    total = Posting.objects.filter(account_id=account_id).aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else Decimal("0.00")
+    postings = Posting.objects.filter(account_id=account_id).select_related("entry").order_by("-id")
+    if before_id is not None:
+        postings = postings.filter(id__lt=before_id)
+    return postings
+
+
+def entry_list(*, entry_ids) -> QuerySet[JournalEntry]:
+    """Journal entries by id, oldest first."""
+    return JournalEntry.objects.filter(pk__in=entry_ids).order_by("pk")

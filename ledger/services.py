@@ -1,6 +1,6 @@
 """The one door through which money moves.
 
-``ledger_post`` is the only code that writes postings or changes a wallet's cached
+``ledger_post`` is the only code that writes postings or changes an account's cached
 balance. Every money-moving service (deposits, withdrawals, disbursements, repayments,
 reversals) calls it inside its own ``transaction.atomic()`` block.
 """
@@ -13,12 +13,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.exceptions import DuplicateEntryError, InsufficientFundsError, UnbalancedEntryError
-from ledger.models import JournalEntry, Posting
+from ledger.locks import account_qs_select_for_update
+from ledger.models import Account, JournalEntry, Posting
+from ledger.references import reversal_reference
 from lendingsite.db import insert_unless_conflict
 from lendingsite.money import CENT, format_money
-from wallets.locks import wallet_qs_select_for_update
 
 Leg = tuple[int, Decimal]  # (account id, signed amount: credit > 0, debit < 0)
+
+
+def account_open(*, code: str, name: str, kind: str, keeps_balance: bool = False) -> Account:
+    """Open a ledger account; ``keeps_balance`` for one that holds someone's money.
+
+    An account that keeps a balance starts at 0.00, is locked by every posting on it and
+    can never go below zero; the others (system accounts) derive theirs from postings.
+    """
+    return Account.objects.create(
+        code=code, name=name, kind=kind, balance=Decimal("0.00") if keeps_balance else None
+    )
 
 
 def _validated_deltas(legs: Sequence[Leg]) -> dict[int, Decimal]:
@@ -48,24 +60,25 @@ def ledger_post(
     created_by=None,
     reverses: JournalEntry | None = None,
 ) -> JournalEntry:
-    """Post one balanced journal entry and move the cached balances of its wallets.
+    """Post one balanced journal entry and move the cached balances of its accounts.
 
-    Locks: the wallet rows of every wallet account among the legs, in primary-key order
-    (``FOR NO KEY UPDATE``), so two transfers touching the same wallets cannot deadlock.
-    System accounts are never locked: their balances are derived from the postings.
+    Locks: the rows of the accounts among the legs that keep a cached balance (wallets'),
+    in primary-key order (``FOR NO KEY UPDATE``), so two transfers touching the same
+    accounts cannot deadlock. System accounts are never locked: their balances are
+    derived from the postings.
 
     Invariants: legs sum to zero (checked here and again by a deferred trigger at
-    commit); no wallet goes below zero (checked here with a readable error and again by
-    the wallets' CHECK constraint); ``reference`` is unique (UNIQUE index).
+    commit); no cached balance goes below zero (checked here with a readable error and
+    again by a CHECK constraint); ``reference`` is unique (UNIQUE index).
 
     Raises ``InsufficientFundsError`` or ``DuplicateEntryError``; nothing is written then.
     """
     deltas = _validated_deltas(legs)
-    wallets = list(wallet_qs_select_for_update().filter(account_id__in=deltas))
-    for wallet in wallets:
-        new_balance = wallet.balance + deltas[wallet.account_id]
+    accounts = list(account_qs_select_for_update().filter(pk__in=deltas))
+    for account in accounts:
+        new_balance = account.balance + deltas[account.pk]
         if new_balance < 0:
-            available, requested = wallet.balance, -deltas[wallet.account_id]
+            available, requested = account.balance, -deltas[account.pk]
             raise InsufficientFundsError(
                 f"Insufficient wallet balance: available {format_money(available)}, "
                 f"requested {format_money(requested)}, short by {format_money(-new_balance)}.",
@@ -75,7 +88,7 @@ def ledger_post(
                     "shortfall": format_money(-new_balance),
                 },
             )
-        wallet.balance = new_balance
+        account.balance = new_balance
 
     entry = JournalEntry(
         kind=kind,
@@ -91,8 +104,8 @@ def ledger_post(
     Posting.objects.bulk_create(
         Posting(entry=entry, account_id=account_id, amount=amount) for account_id, amount in legs
     )
-    for wallet in wallets:
-        wallet.save(update_fields=["balance", "updated_at"])
+    for account in accounts:
+        account.save(update_fields=["balance", "updated_at"])
     return entry
 
 
@@ -103,7 +116,7 @@ def ledger_reverse(*, entry_id: int, reason: str, created_by=None) -> JournalEnt
     legs = [(p.account_id, -p.amount) for p in original.postings.order_by("pk")]
     return ledger_post(
         kind=JournalEntry.Kind.REVERSAL,
-        reference=f"reversal:{original.pk}",
+        reference=reversal_reference(entry_id=original.pk),
         legs=legs,
         description=reason,
         created_by=created_by,

@@ -18,12 +18,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django_fsm import TransitionNotAllowed
 
-from ledger.models import JournalEntry
+from ledger.selectors import entry_list
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
+from loans.exceptions import REASON_REQUIRED, LoanStateError
 from loans.models import Installment, Loan, LoanEvent, Repayment
 from loans.selectors import PENDING_STATUSES as PENDING
 from loans.services import loan_approve, loan_reject
+from wallets.models import Wallet
+from wallets.selectors import wallet_get_for_user
 
 
 class PrincipalBandFilter(admin.SimpleListFilter):
@@ -210,19 +213,19 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="wallet balance")
     def wallet_balance(self, loan):
-        wallet = getattr(loan.borrower, "wallet", None)
-        return f"{wallet.balance} {wallet.currency}" if wallet else "—"
+        try:
+            wallet = wallet_get_for_user(user=loan.borrower_id)
+        except Wallet.DoesNotExist:
+            return "—"
+        return f"{wallet.balance} {wallet.currency}"
 
     @admin.display(description="ledger entries")
     def ledger_entries(self, loan):
-        references = [
-            f"disburse:{loan.pk}",
-            *(
-                f"repayment:{loan.pk}:" + k
-                for k in loan.repayments.values_list("idempotency_key", flat=True)
-            ),
+        entry_ids = [
+            loan.disbursement_entry_id,
+            *loan.repayments.values_list("entry_id", flat=True),
         ]
-        entries = JournalEntry.objects.filter(reference__in=references).order_by("pk")
+        entries = entry_list(entry_ids=[pk for pk in entry_ids if pk is not None])
         if not entries:
             return "—"
         rows = format_html_join(
@@ -261,11 +264,11 @@ class LoanAdmin(admin.ModelAdmin):
     def _decision_context(self, request, loan):
         if loan is None:
             return {}
-        can_approve = request.user.has_perm("loans.approve_loan")
-        can_reject = request.user.has_perm("loans.reject_loan")
+        # The state machine says what this officer may do from here (states and permissions).
+        allowed = {t.name for t in loan.get_available_user_status_transitions(request.user)}
         return {
-            "can_approve": can_approve and loan.status in PENDING,
-            "can_reject": can_reject and loan.status == Loan.Status.APPLIED,
+            "can_approve": bool(allowed & {"approve", "disburse"}),
+            "can_reject": "reject" in allowed,
             "approve_label": (
                 "Disburse (second officer)"
                 if loan.status == Loan.Status.APPROVED
@@ -293,12 +296,11 @@ class LoanAdmin(admin.ModelAdmin):
             raise PermissionDenied
         loan = get_object_or_404(Loan.objects.select_related("borrower", "approved_by"), pk=loan_id)
         change_url = reverse("admin:loans_loan_change", args=[loan.pk])
-        reason = request.POST.get("reason", "").strip()
+        reason = request.POST.get("reason", "")
         if request.method == "POST":
-            if action == "approve" or reason:
-                self._decide(request, loan.pk, action, reason)  # outcome shown as a message
-                return HttpResponseRedirect(change_url)
-            messages.error(request, "A rejection needs a reason.")
+            refusal = self._decide(request, loan.pk, action, reason)
+            if refusal is None or refusal.code != REASON_REQUIRED:
+                return HttpResponseRedirect(change_url)  # the outcome is shown as a message
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -311,8 +313,12 @@ class LoanAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/loans/loan/decision.html", context)
 
-    def _decide(self, request, loan_id, action, reason="") -> bool:
-        """Run one decision through the services; report the outcome as a message."""
+    def _decide(self, request, loan_id, action, reason="") -> ApplicationError | None:
+        """Run one decision through the services; report the outcome as a message.
+
+        Returns the refusal, if any. A rejection without a reason is refused by the
+        service; the officer is then asked again, on the same page.
+        """
         try:
             if action == "approve":
                 loan = loan_approve(
@@ -325,11 +331,17 @@ class LoanAdmin(admin.ModelAdmin):
                     reason=reason,
                     client_ip=client_ip(request),
                 )
-        except (ApplicationError, TransitionNotAllowed) as exc:
-            messages.error(request, f"Loan #{loan_id}: {getattr(exc, 'message', exc)}")
-            return False
+        except ApplicationError as exc:
+            if exc.code == REASON_REQUIRED:
+                messages.error(request, exc.extra["rejection_reason"][0])
+            else:
+                messages.error(request, f"Loan #{loan_id}: {exc.message}")
+            return exc
+        except TransitionNotAllowed as exc:
+            messages.error(request, f"Loan #{loan_id}: {exc}")
+            return LoanStateError(str(exc))
         messages.success(request, f"Loan #{loan_id} is now {loan.status}.")
-        return True
+        return None
 
     @admin.action(description="Approve selected loans", permissions=["approve"])
     def approve_selected(self, request, queryset):
@@ -338,13 +350,16 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reject selected loans…", permissions=["reject"])
     def reject_selected(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
-        if "apply" in request.POST and reason:
-            for loan_id in queryset.order_by("pk").values_list("pk", flat=True):
-                self._decide(request, loan_id, "reject", reason)
-            return None
+        """Ask for one reason, then reject each loan with it (the service checks the reason)."""
+        reason = request.POST.get("reason", "")
         if "apply" in request.POST:
-            messages.error(request, "A rejection needs a reason.")
+            loan_ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+            for loan_id in loan_ids:
+                refusal = self._decide(request, loan_id, "reject", reason)
+                if refusal is not None and refusal.code == REASON_REQUIRED:
+                    break  # the same reason is refused for every loan: ask once more
+            else:
+                return None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -1,5 +1,8 @@
 from lendingsite.exceptions import ApplicationError, ConflictError, NotFoundError
 
+# The code of the refusal of a rejection without a reason (the console asks again).
+REASON_REQUIRED = "rejection_reason_required"
+
 
 class LoanError(ApplicationError):
     """Base of the loans app's refusals."""

@@ -59,6 +59,14 @@ class Loan(FSMModelMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     disbursed_at = models.DateTimeField(null=True, blank=True)
+    # The journal entry that paid the principal out; set exactly when the loan is disbursed.
+    disbursement_entry = models.OneToOneField(
+        "ledger.JournalEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disbursed_loan",
+    )
     rejected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -95,6 +103,17 @@ class Loan(FSMModelMixin, models.Model):
                 name="loans_loan_active_means_owing",
             ),
             models.CheckConstraint(
+                condition=Q(
+                    status__in=["APPLIED", "APPROVED", "REJECTED"],
+                    disbursement_entry__isnull=True,
+                )
+                | (
+                    ~Q(status__in=["APPLIED", "APPROVED", "REJECTED"])
+                    & Q(disbursement_entry__isnull=False)
+                ),
+                name="loans_loan_disbursed_has_entry",
+            ),
+            models.CheckConstraint(
                 condition=~Q(status="REJECTED") | ~Q(rejection_reason=""),
                 name="loans_loan_rejection_has_reason",
             ),
@@ -122,15 +141,23 @@ class Loan(FSMModelMixin, models.Model):
     def total_amount(self) -> Decimal:
         return self.principal_amount + self.total_interest
 
-    @transition(field=status, source=Status.APPLIED, target=Status.APPROVED)
+    # ``permission``: who may take the transition (django-fsm's
+    # ``get_available_user_status_transitions`` answers the console's "which buttons").
+    @transition(
+        field=status, source=Status.APPLIED, target=Status.APPROVED, permission="loans.approve_loan"
+    )
     def approve(self, *, by) -> None:
         self.approved_by, self.approved_at = by, timezone.now()
 
-    @transition(field=status, source=Status.APPLIED, target=Status.REJECTED)
+    @transition(
+        field=status, source=Status.APPLIED, target=Status.REJECTED, permission="loans.reject_loan"
+    )
     def reject(self, *, by, reason: str) -> None:
         self.rejected_by, self.rejected_at, self.rejection_reason = by, timezone.now(), reason
 
-    @transition(field=status, source=Status.APPROVED, target=Status.ACTIVE)
+    @transition(
+        field=status, source=Status.APPROVED, target=Status.ACTIVE, permission="loans.approve_loan"
+    )
     def disburse(self, *, by) -> None:
         self.disbursed_by, self.disbursed_at = by, timezone.now()
 

@@ -1,4 +1,4 @@
-"""Loan checks of ``manage.py reconcile`` (see ``ledger.reconciliation``)."""
+"""Loan checks of ``manage.py reconcile``, registered with the ledger by ``loans.apps``."""
 
 from ledger.reconciliation import Check
 
@@ -53,15 +53,28 @@ LOAN_CHECKS = [
     ),
     Check(
         name="loan_disbursements",
-        description="exactly the ACTIVE and CLOSED loans have a disbursement entry",
+        description=(
+            "exactly the ACTIVE and CLOSED loans link a disbursement entry, "
+            "which took the loan's principal from loans receivable"
+        ),
         sql="""
-            SELECT l.id AS loan_id, l.status, (e.id IS NOT NULL) AS disbursed
+            WITH disbursed AS (
+                SELECT p.entry_id, -sum(p.amount) AS principal
+                FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id
+                WHERE a.code = 'loans_receivable'
+                GROUP BY p.entry_id
+            )
+            SELECT l.id AS loan_id, l.status, e.id AS entry_id, e.kind,
+                   coalesce(d.principal, 0) AS disbursed
             FROM loans_loan l
-            LEFT JOIN ledger_journalentry e ON e.reference = 'disburse:' || l.id
+            LEFT JOIN ledger_journalentry e ON e.id = l.disbursement_entry_id
+            LEFT JOIN disbursed d ON d.entry_id = e.id
             WHERE (l.status IN ('ACTIVE', 'CLOSED')) <> (e.id IS NOT NULL)
+               OR (e.id IS NOT NULL AND (e.kind <> 'LOAN_DISBURSEMENT'
+                                         OR coalesce(d.principal, 0) <> l.principal_amount))
             ORDER BY l.id
         """,
-        columns=("loan_id", "status", "disbursed"),
+        columns=("loan_id", "status", "entry_id", "kind", "disbursed"),
     ),
     Check(
         name="loans_receivable",

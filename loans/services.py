@@ -17,10 +17,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ledger.models import Account, JournalEntry
+from ledger.references import disbursement_reference, repayment_reference
 from ledger.selectors import account_system_id
 from ledger.services import ledger_post
 from lendingsite.money import format_money
 from loans.exceptions import (
+    REASON_REQUIRED,
     EligibilityError,
     LoanNotFoundError,
     LoanStateError,
@@ -218,9 +220,9 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
     """APPROVED → ACTIVE: pay the principal into the wallet and start the schedule."""
     loan.disburse(by=officer)
     _record_event(loan, Loan.Status.APPROVED, actor=officer, client_ip=client_ip)
-    ledger_post(
+    loan.disbursement_entry = ledger_post(
         kind=JournalEntry.Kind.LOAN_DISBURSEMENT,
-        reference=f"disburse:{loan.pk}",
+        reference=disbursement_reference(loan_id=loan.pk),
         legs=[
             (wallet_account_id(user_id=loan.borrower_id), loan.principal_amount),
             (account_system_id(Account.LOANS_RECEIVABLE), -loan.principal_amount),
@@ -241,6 +243,7 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
             "approved_at",
             "disbursed_by",
             "disbursed_at",
+            "disbursement_entry",
             "outstanding_amount",
             "updated_at",
         ]
@@ -254,7 +257,7 @@ def loan_reject(*, loan_id: int, officer, reason: str, client_ip: str | None = N
     if not reason:
         raise LoanStateError(
             "rejection_reason: a rejection needs a reason.",
-            code="rejection_reason_required",
+            code=REASON_REQUIRED,
             extra={"rejection_reason": ["A rejection needs a reason."]},
         )
     loan = _locked_loan(loan_id)
@@ -352,7 +355,7 @@ def loan_repay(
         legs.append((account_system_id(Account.INTEREST_INCOME), interest_part))
     entry = ledger_post(
         kind=JournalEntry.Kind.EMI_PAYMENT,
-        reference=f"repayment:{loan.pk}:{idempotency_key}",
+        reference=repayment_reference(loan_id=loan.pk, idempotency_key=idempotency_key),
         legs=legs,
         description=f"Repayment on loan {loan.pk}",
         idempotency_key=idempotency_key,

@@ -461,7 +461,8 @@ class Sampler(threading.Thread):
                 if conn is None:
                     conn = self.service.cluster.connect(self.service.dbname)
                 low, negative = conn.execute(
-                    "SELECT min(balance), count(*) FILTER (WHERE balance < 0) FROM wallets_wallet"
+                    "SELECT min(a.balance), count(*) FILTER (WHERE a.balance < 0) "
+                    "FROM wallets_wallet w JOIN ledger_account a ON a.id = w.account_id"
                 ).fetchone()
             except Exception:
                 self.failures += 1
@@ -574,7 +575,7 @@ def verify(run: Run, sampler: Sampler, faults: list[dict]) -> dict:
             kind__in=["DEPOSIT", "WITHDRAWAL", "EMI_PAYMENT"]
         ).only("pk", "reference", "kind")
     }
-    wallet_of = {w.user_id: w for w in Wallet.objects.all()}
+    wallet_of = {w.user_id: w for w in Wallet.objects.select_related("account")}
     posted_amount = {
         (row["entry_id"], row["account_id"]): row["amount"]
         for row in Posting.objects.filter(entry__in=[e.pk for e in entries.values()]).values(
@@ -662,7 +663,11 @@ def verify(run: Run, sampler: Sampler, faults: list[dict]) -> dict:
             )
 
     # Balances: sampled throughout, and at the end.
-    final_min = Wallet.objects.order_by("balance").values_list("balance", flat=True).first()
+    final_min = (
+        Wallet.objects.order_by("account__balance")
+        .values_list("account__balance", flat=True)
+        .first()
+    )
     if sampler.negative_seen or (sampler.min_balance is not None and sampler.min_balance < 0):
         failures.append(f"a wallet was seen below zero (min {sampler.min_balance})")
     if final_min is not None and final_min < 0:

@@ -10,14 +10,14 @@ class WalletAdmin(admin.ModelAdmin):
     No one, administrators included, may add, change or delete a wallet in the admin.
     """
 
-    list_display = ["user_email", "user_name", "balance", "currency", "updated_at"]
-    list_select_related = ["user"]
+    list_display = ["user_email", "user_name", "balance", "currency", "balance_updated_at"]
+    list_select_related = ["user", "account"]
     list_filter = ["currency"]
     search_fields = ["user__email"]
     search_help_text = "Search by the owner's email."
     ordering = ["user__email"]
     show_full_result_count = False  # spares a second COUNT(*) over every wallet on a search
-    fields = ["user", "account", "balance", "currency", "created_at", "updated_at"]
+    fields = ["user", "account", "balance", "currency", "created_at", "balance_updated_at"]
     readonly_fields = fields
 
     @admin.display(description="Email", ordering="user__email")
@@ -27,6 +27,14 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.display(description="Name", ordering="user__name")
     def user_name(self, wallet: Wallet) -> str:
         return wallet.user.name
+
+    @admin.display(description="Balance", ordering="account__balance")
+    def balance(self, wallet: Wallet):
+        return wallet.balance
+
+    @admin.display(description="Balance updated", ordering="account__updated_at")
+    def balance_updated_at(self, wallet: Wallet):
+        return wallet.account.updated_at
 
     def has_add_permission(self, request):
         return False

@@ -2,12 +2,13 @@ from functools import lru_cache
 
 from django.db.models import QuerySet
 
-from ledger.models import Posting
+from ledger.selectors import posting_list
 from wallets.models import Wallet
 
 
 def wallet_get_for_user(*, user) -> Wallet:
-    return Wallet.objects.get(user=user)
+    """The user's wallet with its ledger account (and so its balance): one query."""
+    return Wallet.objects.select_related("account").get(user=user)
 
 
 @lru_cache(maxsize=65536)
@@ -21,10 +22,6 @@ def wallet_account_id(*, user_id: int) -> int:
     return _wallet_account_id(user_id)
 
 
-def wallet_transaction_list(*, user, before_id: int | None = None) -> QuerySet[Posting]:
+def wallet_transaction_list(*, user, before_id: int | None = None) -> QuerySet:
     """The postings on the user's wallet account, newest first, with their entries."""
-    account_id = wallet_account_id(user_id=user.pk)
-    postings = Posting.objects.filter(account_id=account_id).select_related("entry").order_by("-id")
-    if before_id is not None:
-        postings = postings.filter(id__lt=before_id)
-    return postings
+    return posting_list(account_id=wallet_account_id(user_id=user.pk), before_id=before_id)

@@ -5,8 +5,9 @@ from django.db import IntegrityError, connection, transaction
 
 from ledger.exceptions import DuplicateEntryError, InsufficientFundsError, UnbalancedEntryError
 from ledger.models import Account, JournalEntry, Posting
-from ledger.selectors import account_balance, account_get_system
+from ledger.selectors import account_get_system
 from ledger.services import ledger_post, ledger_reverse
+from tests.ledger.books import account_balance
 from wallets.models import Wallet
 from wallets.services import wallet_deposit
 
@@ -165,8 +166,8 @@ def test_an_entry_without_postings_is_refused(db):
 
 @pytest.mark.django_db
 def test_the_database_refuses_a_negative_wallet_balance(wallet):
-    with pytest.raises(IntegrityError, match="wallets_wallet_balance_non_negative"):
-        _raw("UPDATE wallets_wallet SET balance = -0.01 WHERE user_id = %s", [wallet.pk])
+    with pytest.raises(IntegrityError, match="ledger_account_balance_non_negative"):
+        _raw("UPDATE ledger_account SET balance = -0.01 WHERE id = %s", [wallet.account_id])
 
 
 @pytest.mark.django_db

@@ -39,7 +39,7 @@ def test_reconcile_is_clean_after_ordinary_activity(some_activity):
     assert code == 0
     assert result["clean"] is True
     assert {c["name"] for c in result["checks"]} >= {
-        "wallet_balances",
+        "account_balances",
         "entries_balanced",
         "book_sums_to_zero",
         "system_accounts",
@@ -51,15 +51,21 @@ def test_reconcile_finds_a_wallet_balance_changed_behind_the_ledgers_back(some_a
     victim = some_activity[1]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE wallets_wallet SET balance = balance + 1 WHERE user_id = %s", [victim.pk]
+            "UPDATE ledger_account SET balance = balance + 1 WHERE id = %s",
+            [victim.wallet.account_id],
         )
 
     code, result = reconcile()
 
     assert code == 1
-    wallets = next(c for c in result["checks"] if c["name"] == "wallet_balances")
-    assert wallets["mismatches"] == [
-        {"user_id": victim.pk, "balance": "170.75", "postings_total": "169.75"}
+    balances = next(c for c in result["checks"] if c["name"] == "account_balances")
+    assert balances["mismatches"] == [
+        {
+            "account_id": victim.wallet.account_id,
+            "code": f"wallet:{victim.pk}",
+            "balance": "170.75",
+            "postings_total": "169.75",
+        }
     ]
 
 
@@ -76,7 +82,7 @@ def test_reconcile_finds_a_posting_tampered_with_the_trigger_disabled(some_activ
 
     assert code == 1
     failed = {c["name"] for c in result["checks"] if not c["ok"]}
-    assert failed == {"wallet_balances", "entries_balanced", "book_sums_to_zero"}
+    assert failed == {"account_balances", "entries_balanced", "book_sums_to_zero"}
     entries = next(c for c in result["checks"] if c["name"] == "entries_balanced")
     assert entries["mismatches"] == [{"entry_id": posting.entry_id, "postings": 2, "total": "5.00"}]
 
@@ -85,7 +91,8 @@ def test_reconcile_finds_a_posting_tampered_with_the_trigger_disabled(some_activ
 def test_reconcile_table_output_names_the_mismatch(some_activity, capsys):
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE wallets_wallet SET balance = 0 WHERE user_id = %s", [some_activity[2].pk]
+            "UPDATE ledger_account SET balance = 0 WHERE id = %s",
+            [some_activity[2].wallet.account_id],
         )
 
     with pytest.raises(SystemExit) as exited:

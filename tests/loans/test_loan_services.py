@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ledger.exceptions import InsufficientFundsError
 from ledger.models import Account, JournalEntry
-from ledger.selectors import account_balance, account_get_system
+from ledger.selectors import account_get_system
 from loans.exceptions import (
     EligibilityError,
     LoanNotFoundError,
@@ -19,6 +19,7 @@ from loans.models import Loan
 from loans.schedule import add_months
 from loans.services import loan_approve, loan_reject, loan_repay
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
+from tests.ledger.books import account_balance
 from tests.loans.factories import active_loan, applied_loan
 from tests.loans.helpers import assert_books_clean
 from wallets.models import Wallet
@@ -120,7 +121,9 @@ def test_approval_disburses_into_the_wallet_and_starts_the_schedule(borrower, of
     dates = list(loan.installments.order_by("number").values_list("due_date", flat=True))
     assert dates[0] == first_due
     assert dates[-1] == add_months(first_due, 11)
-    assert JournalEntry.objects.get(reference=f"disburse:{loan.pk}").kind == "LOAN_DISBURSEMENT"
+    entry = JournalEntry.objects.get(reference=f"disburse:{loan.pk}")
+    assert entry.kind == "LOAN_DISBURSEMENT"
+    assert loan.disbursement_entry == entry
     assert_books_clean()
 
 

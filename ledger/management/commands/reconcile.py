@@ -10,7 +10,7 @@ from ledger.reconciliation import reconcile
 
 class Command(BaseCommand):
     help = (
-        "Check the books: wallet balances against postings, balanced entries, the book "
+        "Check the books: cached balances against postings, balanced entries, the book "
         "summing to zero, system accounts, and loans against their schedules and the "
         "loans-receivable account. Exits 1 on any mismatch, 0 when clean."
     )

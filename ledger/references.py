@@ -1,0 +1,26 @@
+"""Journal entry references: one builder per kind of entry.
+
+A reference is an entry's business key, unique in the database: the second line of
+defence, after the idempotency records, against posting the same money twice. Every
+reference is built here, so the formats are listed in one place.
+"""
+
+
+def deposit_reference(*, user_id: int, idempotency_key: str) -> str:
+    return f"deposit:{user_id}:{idempotency_key}"
+
+
+def withdrawal_reference(*, user_id: int, idempotency_key: str) -> str:
+    return f"withdraw:{user_id}:{idempotency_key}"
+
+
+def disbursement_reference(*, loan_id: int) -> str:
+    return f"disburse:{loan_id}"
+
+
+def repayment_reference(*, loan_id: int, idempotency_key: str) -> str:
+    return f"repayment:{loan_id}:{idempotency_key}"
+
+
+def reversal_reference(*, entry_id: int) -> str:
+    return f"reversal:{entry_id}"
