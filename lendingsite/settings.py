@@ -118,17 +118,14 @@ for _database in DATABASES.values():
     # Connections to PgBouncer are cheap to keep: a kept client connection holds no
     # server connection between transactions. Health checks drop a connection that
     # died with a PgBouncer or database restart before the request uses it.
+    # CONN_HEALTH_CHECKS=false saves the health check's round trip in every request; the
+    # price is one failed request per worker after a database or PgBouncer restart
+    # (issue 7; measured in docs/BENCHMARKS.md).
     _database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    _database["CONN_HEALTH_CHECKS"] = True
+    _database["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
     _database.setdefault("OPTIONS", {})
     # Fail fast (503) rather than hang when the database or PgBouncer is unreachable.
     _database["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
-
-# --- Database performance (issue 7; measured in docs/BENCHMARKS.md) -------------------
-# CONN_HEALTH_CHECKS=false saves the health check's round trip in every request; the
-# price is one failed request per worker after a database or PgBouncer restart.
-for _database in DATABASES.values():
-    _database["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 
 # --- Cache ---------------------------------------------------------------------------
 # Django's cache: throttling counters, read-your-writes pins and cacheable reads. Never
@@ -227,7 +224,10 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson renders JSON an order of magnitude faster than the standard library, as the
+    # same compact UTF-8; a Decimal placed in a response as it is becomes an exact string
+    # (the standard renderer made it a float). Issue 7; measured in docs/BENCHMARKS.md.
+    "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
     # JSON only; the login view also takes the OAuth2 password form.
     "DEFAULT_PARSER_CLASSES": ["lendingsite.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "lendingsite.schema.AutoSchema",
@@ -252,12 +252,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
-
-# --- API performance (issue 7; measured in docs/BENCHMARKS.md) ------------------------
-# orjson renders JSON an order of magnitude faster than the standard library, as the same
-# compact UTF-8; a Decimal placed in a response as it is becomes an exact string (the
-# standard renderer made it a float).
-REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["drf_orjson_renderer.renderers.ORJSONRenderer"]
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
