@@ -1,7 +1,9 @@
 """Settings for the lending platform.
 
-Environments differ only through environment variables (see ``.env.example``). With
-``DATABASE_URL`` unset, an embedded PostgreSQL under ``var/`` is used.
+Environments differ only through environment variables (see ``.env.example``). The
+database is ``DATABASE_URL``; without it, an embedded PostgreSQL under ``var/`` is used in
+development only (``DEBUG`` or ``EMBEDDED_DATABASE=1``), and any other process refuses to
+start.
 """
 
 from datetime import timedelta
@@ -9,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -85,12 +88,21 @@ TEMPLATES = [
 ]
 
 # --- Database ------------------------------------------------------------------------
+# The embedded PostgreSQL is for development (DEBUG, or EMBEDDED_DATABASE=1 as in the test
+# suite); DATABASE_URL wins when set. No fallback otherwise: a production process without
+# a database must fail fast, not start a private one.
+EMBEDDED_DATABASE = env.bool("EMBEDDED_DATABASE", default=False)
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-else:
+elif DEBUG or EMBEDDED_DATABASE:
     from lendingsite.embedded_db import embedded_database
 
     DATABASES = {"default": embedded_database(BASE_DIR)}
+else:
+    raise ImproperlyConfigured(
+        "Set the DATABASE_URL environment variable (or, for development, DEBUG=1 or "
+        "EMBEDDED_DATABASE=1 to use the embedded PostgreSQL)"
+    )
 # Each service owns its transaction boundary (see docs/ARCHITECTURE.md).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
