@@ -1,7 +1,9 @@
-"""An embedded PostgreSQL for machines where no server is configured.
+"""An embedded PostgreSQL for development machines where no server is configured.
 
-When ``DATABASE_URL`` is unset, settings call :func:`embedded_database`, which starts
-(or joins) a real PostgreSQL 16 kept under ``var/pgdata`` with the ``pgserver`` package.
+When ``DATABASE_URL`` is unset and ``DEBUG`` or ``EMBEDDED_DATABASE=1`` is set, settings
+call :func:`embedded_database`, which starts (or joins) a real PostgreSQL 16 kept under
+``var/pgdata`` with the ``pgserver`` package (a development requirement only; without
+either variable, settings refuse to start rather than call this).
 The server runs as a child process and stops when the last Python process using it exits.
 SQLite is deliberately not an option: row locks, CHECK constraints and triggers are what
 keep the money correct, and they need PostgreSQL.
@@ -19,7 +21,7 @@ def embedded_database(base_dir: Path) -> dict:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-        import pgserver  # imported lazily: production never needs it
+        import pgserver  # imported lazily: production never needs it (nor installs it)
 
         data_dir = base_dir / "var" / "pgdata"
         data_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """Settings for the lending platform.
 
-Environments differ only through environment variables (see ``.env.example``). With
-``DATABASE_URL`` unset, an embedded PostgreSQL under ``var/`` is used.
+Environments differ only through environment variables (see ``.env.example``). The
+database is ``DATABASE_URL``; without it, an embedded PostgreSQL under ``var/`` is used in
+development only (``DEBUG`` or ``EMBEDDED_DATABASE=1``), and any other process refuses to
+start.
 """
 
 from datetime import timedelta
@@ -9,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -85,12 +88,21 @@ TEMPLATES = [
 ]
 
 # --- Database ------------------------------------------------------------------------
+# The embedded PostgreSQL is for development (DEBUG, or EMBEDDED_DATABASE=1 as in the test
+# suite); DATABASE_URL wins when set. No fallback otherwise: a production process without
+# a database must fail fast, not start a private one.
+EMBEDDED_DATABASE = env.bool("EMBEDDED_DATABASE", default=False)
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-else:
+elif DEBUG or EMBEDDED_DATABASE:
     from lendingsite.embedded_db import embedded_database
 
     DATABASES = {"default": embedded_database(BASE_DIR)}
+else:
+    raise ImproperlyConfigured(
+        "Set the DATABASE_URL environment variable (or, for development, DEBUG=1 or "
+        "EMBEDDED_DATABASE=1 to use the embedded PostgreSQL)"
+    )
 # Each service owns its transaction boundary (see docs/ARCHITECTURE.md).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -118,17 +130,14 @@ for _database in DATABASES.values():
     # Connections to PgBouncer are cheap to keep: a kept client connection holds no
     # server connection between transactions. Health checks drop a connection that
     # died with a PgBouncer or database restart before the request uses it.
+    # CONN_HEALTH_CHECKS=false saves the health check's round trip in every request; the
+    # price is one failed request per worker after a database or PgBouncer restart
+    # (issue 7; measured in docs/BENCHMARKS.md).
     _database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    _database["CONN_HEALTH_CHECKS"] = True
+    _database["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
     _database.setdefault("OPTIONS", {})
     # Fail fast (503) rather than hang when the database or PgBouncer is unreachable.
     _database["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
-
-# --- Database performance (issue 7; measured in docs/BENCHMARKS.md) -------------------
-# CONN_HEALTH_CHECKS=false saves the health check's round trip in every request; the
-# price is one failed request per worker after a database or PgBouncer restart.
-for _database in DATABASES.values():
-    _database["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 
 # --- Cache ---------------------------------------------------------------------------
 # Django's cache: throttling counters, read-your-writes pins and cacheable reads. Never
@@ -227,7 +236,10 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson renders JSON an order of magnitude faster than the standard library, as the
+    # same compact UTF-8; a Decimal placed in a response as it is becomes an exact string
+    # (the standard renderer made it a float). Issue 7; measured in docs/BENCHMARKS.md.
+    "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
     # JSON only; the login view also takes the OAuth2 password form.
     "DEFAULT_PARSER_CLASSES": ["lendingsite.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "lendingsite.schema.AutoSchema",
@@ -252,12 +264,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
-
-# --- API performance (issue 7; measured in docs/BENCHMARKS.md) ------------------------
-# orjson renders JSON an order of magnitude faster than the standard library, as the same
-# compact UTF-8; a Decimal placed in a response as it is becomes an exact string (the
-# standard renderer made it a float).
-REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["drf_orjson_renderer.renderers.ORJSONRenderer"]
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
