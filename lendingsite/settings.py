@@ -29,7 +29,7 @@ SECRET_KEY = (
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "lendingsite.apps.LendingAdminConfig",  # django.contrib.admin with the back office site
+    "backoffice.apps.LendingAdminConfig",  # django.contrib.admin with the back office site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from lendingsite.charts import bar_chart_svg, compact_number, grouped_bar_chart_svg, nice_scale
+from backoffice.charts import bar_chart_svg, compact_number, grouped_bar_chart_svg, nice_scale
 
 
 def _bars(svg: str) -> list[dict[str, str]]:

@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from lendingsite.dashboard import CACHE_KEY, money
+from backoffice.dashboard import CACHE_KEY, money
 from loans.models import LoanEvent
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, applied_loan, portfolio, repaid

@@ -3,13 +3,13 @@ from functools import partial
 from django.contrib import admin
 from django.urls import path
 
-from lendingsite.dashboard import dashboard_view
+from backoffice.dashboard import dashboard_view
 
 
 class LendingAdminSite(admin.AdminSite):
     """The back office: Django's admin plus the dashboard at ``admin/dashboard/``.
 
-    It is the default site (see ``lendingsite.apps.LendingAdminConfig``), so every
+    It is the default site (see ``backoffice.apps.LendingAdminConfig``), so every
     ``@admin.register`` in the apps lands here.
     """
 

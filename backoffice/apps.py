@@ -4,4 +4,4 @@ from django.contrib.admin.apps import AdminConfig
 class LendingAdminConfig(AdminConfig):
     """Django's admin app, with ``LendingAdminSite`` as ``admin.site``."""
 
-    default_site = "lendingsite.admin.LendingAdminSite"
+    default_site = "backoffice.site.LendingAdminSite"

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.selectors import user_registrations_by_month
-from lendingsite.charts import bar_chart_svg, compact_number, grouped_bar_chart_svg
+from backoffice.charts import bar_chart_svg, compact_number, grouped_bar_chart_svg
 from lendingsite.db_router import replica_reads
 from loans.selectors import (
     MonthFlows,
@@ -33,7 +33,7 @@ from loans.selectors import (
 
 MONTHS_SHOWN = 12
 RECENT_EVENTS = 10
-CACHE_KEY = "lendingsite:dashboard:figures:v1"
+CACHE_KEY = "backoffice:dashboard:figures:v1"
 
 
 def money(amount: Decimal) -> str:

@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from lendingsite.admin import LendingAdminSite
+from backoffice.site import LendingAdminSite
 from tests.accounts.factories import DEFAULT_PASSWORD, AdminFactory, BorrowerFactory, OfficerFactory
 
 DASHBOARD = reverse("admin:dashboard")
