@@ -32,7 +32,7 @@ OFFICER_GROUP_PERMISSIONS = (
     "ledger.view_account",
     "ledger.view_journalentry",
     "ledger.view_posting",
-    "ledger.view_idempotencyrecord",
+    "idempotency.view_idempotencyrecord",
 )
 
 

@@ -1,19 +1,7 @@
 from django.contrib import admin
 
-from ledger.models import Account, IdempotencyRecord, JournalEntry, Posting
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The books are read-only in the back office, for everyone: no add, change or delete."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from ledger.models import Account, JournalEntry, Posting
+from lendingsite.readonly_admin import ReadOnlyAdmin
 
 
 class PostingInline(admin.TabularInline):
@@ -53,13 +41,4 @@ class PostingAdmin(ReadOnlyAdmin):
     list_display = ["id", "entry", "account", "amount"]
     list_select_related = ["entry", "account"]
     search_fields = ["account__code", "entry__reference"]
-    show_full_result_count = False
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
-    list_display = ["key", "endpoint", "user", "response_status", "entry", "created_at"]
-    list_filter = ["endpoint", "response_status"]
-    list_select_related = ["user", "entry"]
-    search_fields = ["key", "user__email"]
     show_full_result_count = False

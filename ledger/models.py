@@ -15,7 +15,6 @@ Invariants held by PostgreSQL itself (migration ``0002_ledger_triggers``):
 """
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -119,34 +118,3 @@ class Posting(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.amount:+}"
-
-
-class IdempotencyRecord(models.Model):
-    """The stored outcome of a money-moving request, keyed by (user, endpoint, key).
-
-    The request's own transaction inserts the record, so a request that fails
-    unexpectedly leaves no record behind and its retry runs again.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
-    )
-    endpoint = models.CharField(max_length=100)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)  # sha256 of the canonical request body
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(encoder=DjangoJSONEncoder)
-    entry = models.ForeignKey(
-        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "endpoint", "key"], name="ledger_idempotency_unique_key"
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.endpoint} {self.key}"

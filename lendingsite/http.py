@@ -13,6 +13,9 @@ from django.conf import settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# Set on the answer to a money-moving request replayed from its idempotency key.
+REPLAYED_HEADER = "Idempotent-Replayed"
+
 
 @lru_cache(maxsize=8)
 def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:

@@ -10,7 +10,7 @@ from rest_framework.exceptions import APIException
 
 from lendingsite.exception_handlers import DATABASE_UNAVAILABLE_ERRORS
 from lendingsite.exceptions import ApplicationError
-from lendingsite.idempotency import REPLAYED_HEADER
+from lendingsite.http import REPLAYED_HEADER
 
 MONEY_OPERATIONS = Counter(
     "lending_money_operations_total",

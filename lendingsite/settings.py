@@ -43,9 +43,11 @@ INSTALLED_APPS = [
     "axes",
     "django_guid",
     "django_prometheus",
+    # The project's apps, lowest layer first (docs/ARCHITECTURE.md).
     "accounts",
-    "wallets",
     "ledger",
+    "idempotency",
+    "wallets",
     "loans",
 ]
 

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from lendingsite.readonly_admin import ReadOnlyAdmin
 from wallets.models import Wallet
 
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(ReadOnlyAdmin):
     """Wallets are shown, never edited here: balances change only through ledger postings.
 
     No one, administrators included, may add, change or delete a wallet in the admin.
@@ -35,12 +36,3 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.display(description="Balance updated", ordering="account__updated_at")
     def balance_updated_at(self, wallet: Wallet):
         return wallet.account.updated_at
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -7,13 +7,9 @@ from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower, IsOfficer
+from idempotency.api import IDEMPOTENCY_KEY_HEADER, IdempotentApi
 from lendingsite.db_router import replica_reads
 from lendingsite.http import client_ip
-from lendingsite.idempotency import (
-    IDEMPOTENCY_KEY_HEADER,
-    idempotency_key_from,
-    idempotent_response,
-)
 from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from lendingsite.serializers import MAX_ID, JsonTypedSerializer
@@ -154,7 +150,7 @@ class LoanDecisionApi(APIView):
         return Response(LoanOutputSerializer(loan).data)
 
 
-class RepaymentCreateApi(APIView):
+class RepaymentCreateApi(IdempotentApi):
     permission_classes = [IsAuthenticated, IsBorrower]
     endpoint = "repayments.make-payment"
     error_statuses = (404, 409, 422)
@@ -176,36 +172,25 @@ class RepaymentCreateApi(APIView):
     )
     @money_operation("repayment")
     def post(self, request):
-        payment = self.InputSerializer(data=request.data)
-        payment.is_valid(raise_exception=True)
-        key = idempotency_key_from(request)
-        loan_id, amount = payment.validated_data["loan_id"], payment.validated_data["amount"]
+        return super().post(request)
 
-        def operation():
-            repayment = loan_repay(
-                loan_id=loan_id,
-                borrower=request.user,
-                amount=amount,
-                idempotency_key=key,
-                client_ip=client_ip(request),
-            )
-            loan = repayment.loan
-            body = self.OutputSerializer(
-                {
-                    "repayment": repayment,
-                    "new_outstanding": loan.outstanding_amount,
-                    "loan_closed": loan.status == loan.Status.CLOSED,
-                }
-            ).data
-            return status.HTTP_201_CREATED, body, repayment.entry
-
-        return idempotent_response(
-            user=request.user,
-            endpoint=self.endpoint,
-            key=key,
-            payload={"loan_id": loan_id, "amount": amount},
-            operation=operation,
+    def perform(self, request, *, key, loan_id, amount):
+        repayment = loan_repay(
+            loan_id=loan_id,
+            borrower=request.user,
+            amount=amount,
+            idempotency_key=key,
+            client_ip=client_ip(request),
         )
+        loan = repayment.loan
+        body = self.OutputSerializer(
+            {
+                "repayment": repayment,
+                "new_outstanding": loan.outstanding_amount,
+                "loan_closed": loan.status == loan.Status.CLOSED,
+            }
+        ).data
+        return body, repayment.entry
 
 
 class RepaymentListApi(APIView):

@@ -38,4 +38,8 @@ class Migration(migrations.Migration):
         ("wallets", "0001_initial"),
     ]
 
+    # ledger.0005 hands IdempotencyRecord to the idempotency app: the permission named
+    # above must exist in the ledger's state when this runs.
+    run_before = [("ledger", "0005_idempotencyrecord_moves_out")]
+
     operations = [migrations.RunPython(grant, revoke)]

@@ -1,18 +1,14 @@
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower
+from idempotency.api import IDEMPOTENCY_KEY_HEADER, IdempotentApi
 from lendingsite.db_router import replica_reads
-from lendingsite.idempotency import (
-    IDEMPOTENCY_KEY_HEADER,
-    idempotency_key_from,
-    idempotent_response,
-)
 from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from lendingsite.serializers import MAX_ID, JsonTypedSerializer
@@ -113,42 +109,26 @@ class WalletTransferInputSerializer(JsonTypedSerializer):
     idempotency_key = serializers.CharField(max_length=255, required=False)
 
 
-class _WalletTransferApi(APIView):
+class _WalletTransferApi(IdempotentApi):
     """Shared by deposits and withdrawals: validate, then move money once per key."""
 
     permission_classes = [IsAuthenticated, IsBorrower]
-    error_statuses = (409, 422)  # idempotency: key in flight, key reused with another body
-
-    endpoint = ""
+    InputSerializer = WalletTransferInputSerializer
     service = None
 
-    def post(self, request):
-        serializer = WalletTransferInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        key = idempotency_key_from(request)
-        amount = serializer.validated_data["amount"]
-
-        def operation():
-            entry = type(self).service(user=request.user, amount=amount, idempotency_key=key)
-            wallet = wallet_get_for_user(user=request.user)
-            body = WalletTransferOutputSerializer(
-                {
-                    "transaction_id": entry.pk,
-                    "reference_id": entry.reference,
-                    "amount": amount,
-                    "balance": wallet.balance,
-                    "currency": wallet.currency,
-                }
-            ).data
-            return status.HTTP_201_CREATED, body, entry
-
-        return idempotent_response(
-            user=request.user,
-            endpoint=self.endpoint,
-            key=key,
-            payload={"amount": amount},
-            operation=operation,
-        )
+    def perform(self, request, *, key, amount):
+        entry = type(self).service(user=request.user, amount=amount, idempotency_key=key)
+        wallet = wallet_get_for_user(user=request.user)
+        body = WalletTransferOutputSerializer(
+            {
+                "transaction_id": entry.pk,
+                "reference_id": entry.reference,
+                "amount": amount,
+                "balance": wallet.balance,
+                "currency": wallet.currency,
+            }
+        ).data
+        return body, entry
 
 
 class WalletDepositApi(_WalletTransferApi):

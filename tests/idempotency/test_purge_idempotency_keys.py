@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from ledger.models import IdempotencyRecord
+from idempotency.models import IdempotencyRecord
 
 
 def _record(user, key, age_hours):

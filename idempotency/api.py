@@ -1,4 +1,4 @@
-"""Idempotency for every money-moving endpoint.
+"""Idempotency for every money-moving endpoint: the one contract, and its wrapper.
 
 A client sends a key (body field ``idempotency_key`` or header ``Idempotency-Key``, at
 most 255 characters) with each money-moving request. Keys belong to a user and an
@@ -14,9 +14,21 @@ endpoint. The rules, after the IETF Idempotency-Key draft, Stripe and TigerBeetl
 - an unexpected error rolls back everything, the stored key included, so a retry runs
   again.
 
+- scope: a key belongs to (user, endpoint); the same key on another endpoint, or sent
+  by another user, is another key. The fingerprint is the SHA-256 of the validated body
+  without the key, in canonical JSON (sorted keys, decimals as written);
+- retention: records are kept ``IDEMPOTENCY_KEY_RETENTION_HOURS`` (72 by default, at
+  least 24); ``manage.py purge_idempotency_keys`` deletes older ones.
+
 Concurrency: a transaction-scoped advisory lock on (user, endpoint, key) detects a
 request in flight without waiting for it; the UNIQUE (user, endpoint, key) constraint
 is the backstop. Both work under PgBouncer's transaction pooling.
+
+Transactions: ``idempotent_response`` opens the request's transaction. The operation
+(a money-moving service) runs inside it, in a savepoint, and the record is inserted
+after it in the same transaction: the money and its record commit together or not at
+all. Services state this in their docstrings ("runs in the caller's transaction").
+A view gets all of this by subclassing ``IdempotentApi``.
 """
 
 import hashlib
@@ -27,17 +39,23 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from ledger.models import IdempotencyRecord, JournalEntry
+from idempotency.exceptions import (
+    IdempotencyKeyError,
+    IdempotencyKeyInFlightError,
+    IdempotencyKeyReusedError,
+)
+from idempotency.models import IdempotencyRecord
 from lendingsite.db import insert_unless_conflict
 from lendingsite.exception_handlers import domain_error_response
-from lendingsite.exceptions import ApplicationError, ConflictError, UnprocessableError
+from lendingsite.http import REPLAYED_HEADER
 
 KEY_FIELD = "idempotency_key"
 KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_AFTER_SECONDS = 1
 
 # For the schema of every money-moving endpoint.
@@ -51,24 +69,6 @@ IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
         f"(one of the two is required; at most {MAX_KEY_LENGTH} characters)."
     ),
 )
-
-
-class IdempotencyKeyError(ApplicationError):
-    """Raised when a money-moving request has no usable idempotency key."""
-
-    default_code = "idempotency_key_invalid"
-
-
-class IdempotencyKeyInFlightError(ConflictError):
-    """Raised when another request with the same key is still being processed."""
-
-    default_code = "idempotency_key_in_flight"
-
-
-class IdempotencyKeyReusedError(UnprocessableError):
-    """Raised when a key is sent again with a different request body."""
-
-    default_code = "idempotency_key_reused"
 
 
 def idempotency_key_from(request) -> str:
@@ -116,7 +116,8 @@ def _advisory_lock_id(*parts) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-Operation = Callable[[], tuple[int, dict, JournalEntry | None]]
+# Returns (status, body, journal entry or None).
+Operation = Callable[[], tuple[int, dict, object | None]]
 
 
 def idempotent_response(
@@ -174,3 +175,39 @@ def idempotent_response(
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
     return Response(body, status=status)
+
+
+class IdempotentApi(APIView):
+    """A money-moving POST, answered at most once per (user, ``endpoint``, key).
+
+    Subclasses set ``endpoint`` (the key's scope) and ``InputSerializer`` (with an
+    optional ``idempotency_key`` field), and implement ``perform``. The validated body
+    without the key is the request's fingerprint.
+    """
+
+    endpoint = ""
+    error_statuses = (409, 422)  # key in flight; key reused with another body
+    InputSerializer: type[serializers.Serializer]
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = {k: v for k, v in serializer.validated_data.items() if k != KEY_FIELD}
+        key = idempotency_key_from(request)
+
+        def operation():
+            body, entry = self.perform(request, key=key, **data)
+            return status.HTTP_201_CREATED, body, entry
+
+        return idempotent_response(
+            user=request.user, endpoint=self.endpoint, key=key, payload=data, operation=operation
+        )
+
+    def perform(self, request, *, key: str, **data) -> tuple[dict, object | None]:
+        """Run the operation; return the response body (stored, replayed) and its entry.
+
+        Runs inside the request's transaction, in a savepoint: a business refusal
+        raised here is stored as the answer to the key, and everything it wrote is
+        rolled back.
+        """
+        raise NotImplementedError

@@ -1,10 +1,7 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from ledger.models import IdempotencyRecord
+from idempotency.services import idempotency_record_purge
 
 
 class Command(BaseCommand):
@@ -20,8 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         hours = options["older_than_hours"]
-        if hours < 24:
-            raise CommandError("Keys are kept at least 24 hours.")
-        cutoff = timezone.now() - timedelta(hours=hours)
-        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+        try:
+            deleted = idempotency_record_purge(older_than_hours=hours)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"Deleted {deleted} idempotency key(s) older than {hours} hours.")
