@@ -2,10 +2,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import User
+from accounts.services import user_create, user_role_change
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Users in the back office. Creating a user and changing a role run the services.
+
+    ``user_create`` opens the wallet and puts an officer in the loan officers' group;
+    ``user_role_change`` keeps the staff flags and the group in step with the role.
+    """
+
     ordering = ["email"]
     list_display = ["email", "name", "role", "is_active", "date_joined"]
     list_filter = ["role", "is_active"]
@@ -26,6 +33,25 @@ class UserAdmin(DjangoUserAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        obj.is_staff = obj.role in User.STAFF_ROLES
-        obj.is_superuser = obj.role == User.Role.ADMIN
+        if not change:
+            created = user_create(
+                email=obj.email,
+                name=obj.name,
+                role=obj.role,
+                password=form.cleaned_data.get("password1") or None,
+            )
+            # The admin goes on with ``obj`` (history, redirect): make it the saved user.
+            obj.__dict__.update(created.__dict__)
+            return
+        if "role" in form.changed_data:
+            # The role changes in ``save_related``, after the form's groups are saved, so
+            # that the officers' group follows the new role rather than the form.
+            form.new_role, obj.role = obj.role, form.initial["role"]
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        new_role = getattr(form, "new_role", None)
+        if new_role is not None:
+            changed = user_role_change(user_id=form.instance.pk, role=new_role)
+            form.instance.__dict__.update(changed.__dict__)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.exceptions import EmailTakenError
 from accounts.models import User
+from accounts.signals import user_created
 
 EMAIL_UNIQUE_CONSTRAINTS = {"accounts_user_email_ci_unique", "accounts_user_email_key"}
 
@@ -81,6 +82,21 @@ def _normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _role_flags(role: str) -> dict[str, bool]:
+    """What a role implies: officers and admins are staff, admins are superusers."""
+    if role not in User.Role.values:
+        raise ValueError(f"Unknown role {role!r}.")
+    return {"is_staff": role in User.STAFF_ROLES, "is_superuser": role == User.Role.ADMIN}
+
+
+def _officer_group_follow_role(user: User) -> None:
+    """An officer is in the loan officers' group; anyone else is not."""
+    if user.role == User.Role.OFFICER:
+        user.groups.add(_officer_group())
+    else:
+        user.groups.remove(*Group.objects.filter(name=OFFICER_GROUP_NAME))
+
+
 def user_create(
     *,
     email: str,
@@ -89,9 +105,10 @@ def user_create(
     role: str = User.Role.BORROWER,
     validate: bool = False,
 ) -> User:
-    """Create a user of any role; the wallet is opened by ``user_register`` for borrowers.
+    """Create a user of any role, with their wallet, in one transaction.
 
     Officers join the loan officers' group, which holds their back-office permissions.
+    ``user_created`` is sent inside the transaction: the wallets app opens the wallet.
 
     Raises ``EmailTakenError`` when the email is in use (decided by the database's
     case-insensitive unique index, so two simultaneous requests cannot both succeed).
@@ -100,8 +117,7 @@ def user_create(
         email=_normalize_email(email),
         name=name.strip(),
         role=role,
-        is_staff=role in User.STAFF_ROLES,
-        is_superuser=role == User.Role.ADMIN,
+        **_role_flags(role),
     )
     if validate:
         try:
@@ -115,8 +131,8 @@ def user_create(
     try:
         with transaction.atomic():
             user.save()
-            if role == User.Role.OFFICER:
-                user.groups.add(_officer_group())
+            _officer_group_follow_role(user)
+            user_created.send(sender=User, user=user)
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
         if constraint in EMAIL_UNIQUE_CONSTRAINTS:
@@ -125,11 +141,23 @@ def user_create(
     return user
 
 
-@transaction.atomic
 def user_register(*, email: str, name: str, password: str) -> User:
     """Self-registration: a borrower and their wallet, in one transaction."""
-    from wallets.services import wallet_open
+    return user_create(email=email, name=name, password=password, validate=True)
 
-    user = user_create(email=email, name=name, password=password, validate=True)
-    wallet_open(user=user)
+
+@transaction.atomic
+def user_role_change(*, user_id: int, role: str) -> User:
+    """Give a user another role; staff flags and the officers' group follow it.
+
+    Promoted to officer, the user joins the loan officers' group; given any other role,
+    they leave it. Locks: the user row.
+    """
+    flags = _role_flags(role)
+    user = User.objects.select_for_update().get(pk=user_id)
+    user.role = role
+    for name, value in flags.items():
+        setattr(user, name, value)
+    user.save(update_fields=["role", *flags])
+    _officer_group_follow_role(user)
     return user

@@ -111,7 +111,11 @@ def ledger_post(
 
 @transaction.atomic
 def ledger_reverse(*, entry_id: int, reason: str, created_by=None) -> JournalEntry:
-    """Correct a posted entry with a new entry that negates each of its postings."""
+    """Correct a posted entry with a new entry that negates each of its postings.
+
+    The ledger's half of a correction (loan servicing: reversing a payment that bounced);
+    the caller restores what the entry paid for in the same transaction.
+    """
     original = JournalEntry.objects.get(pk=entry_id)
     legs = [(p.account_id, -p.amount) for p in original.postings.order_by("pk")]
     return ledger_post(

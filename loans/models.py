@@ -204,10 +204,6 @@ class Installment(models.Model):
     def paid(self) -> Decimal:
         return self.principal_paid + self.interest_paid
 
-    @property
-    def is_paid(self) -> bool:
-        return self.paid == self.total
-
 
 class Repayment(models.Model):
     """A borrower's payment on a loan, split into principal and interest parts."""
@@ -216,6 +212,8 @@ class Repayment(models.Model):
         PARTIAL = "PARTIAL", "Partial"
         FULL = "FULL", "Full"
 
+    # One member until payments can be reversed: the corrections of loan servicing add
+    # REVERSED, and the portfolio figures already count SUCCESS only.
     class Status(models.TextChoices):
         SUCCESS = "SUCCESS", "Success"
 

@@ -119,7 +119,11 @@ def emi_amount(
     tenure_months: int,
     method: InterestMethod = InterestMethod.REDUCING,
 ) -> Decimal:
-    """Return the monthly installment, rounded HALF_UP to the cent."""
+    """Return the monthly installment, rounded HALF_UP to the cent.
+
+    ``quote`` prices a whole loan; this is the EMI alone, for re-amortising what is left
+    of a loan (loan servicing: a prepayment that reduces the EMI).
+    """
     principal, annual_rate, tenure_months, method = _validated(
         principal, annual_rate, tenure_months, method
     )

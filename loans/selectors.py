@@ -26,6 +26,7 @@ def loan_get_visible(*, loan_id: int, user) -> Loan:
 
 
 def loan_list_for_borrower(*, borrower) -> QuerySet[Loan]:
+    """The loans whose borrower is ``borrower``, newest first."""
     return Loan.objects.filter(borrower=borrower).order_by("-created_at", "-pk")
 
 

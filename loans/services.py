@@ -191,7 +191,8 @@ def loan_approve(*, loan_id: int, officer, client_ip: str | None = None) -> Loan
     never do both (``SameOfficerError``; also a CHECK constraint).
 
     Locks: the loan, then the borrower's wallet (the open-loan limit is counted under
-    it, so two approvals for one borrower cannot both pass it).
+    it, so two approvals for one borrower cannot both pass it). Transaction: its own
+    (the API and the console call it directly).
     """
     loan = _locked_loan(loan_id)
     if loan.status == Loan.Status.APPLIED:
@@ -330,6 +331,9 @@ def loan_repay(
     overpay it), then the wallet inside ``ledger_post`` (so the wallet never goes below
     zero). Ledger: wallet debited; loans receivable credited with the principal part,
     interest income with the interest part. At zero outstanding the loan is CLOSED.
+
+    Transaction: the caller's when there is one (over HTTP, the idempotency wrapper's,
+    which runs this in a savepoint and stores the answer with it), else its own.
     """
     loan = _locked_loan(loan_id, borrower=borrower)
     if loan.status != Loan.Status.ACTIVE:

@@ -28,13 +28,10 @@ def seed_data() -> dict[str, str]:
     from accounts.services import user_create
     from accounts.tokens import token_pair_for
     from loans.services import loan_apply, loan_approve, loan_reject
-    from wallets.services import wallet_deposit, wallet_open
+    from wallets.services import wallet_deposit
 
     def user(email, role):
-        made = user_create(email=email, name=email.split("@")[0], password=None, role=role)
-        if role == User.Role.BORROWER:
-            wallet_open(user=made)
-        return made
+        return user_create(email=email, name=email.split("@")[0], password=None, role=role)
 
     borrower = user("fuzz-borrower@example.com", User.Role.BORROWER)
     other = user("fuzz-other@example.com", User.Role.BORROWER)

@@ -527,7 +527,6 @@ def create_users(borrowers: int, officers: int) -> tuple[list, list]:
     from accounts.models import User
     from accounts.services import user_create
     from accounts.tokens import token_pair_for
-    from wallets.services import wallet_open
 
     made = []
     for index in range(borrowers + officers):
@@ -536,8 +535,6 @@ def create_users(borrowers: int, officers: int) -> tuple[list, list]:
         user = user_create(
             email=f"torture{index}@example.com", name=f"Torture {index}", password=None, role=role
         )
-        if role == User.Role.BORROWER:
-            wallet_open(user=user)
         made.append((user.pk, token_pair_for(user)["access_token"], role))
     return made[:borrowers], made[borrowers:]
 

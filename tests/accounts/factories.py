@@ -2,7 +2,6 @@ import factory
 
 from accounts.models import User
 from accounts.services import user_create
-from wallets.services import wallet_open
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -20,10 +19,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         password = kwargs.pop("password", DEFAULT_PASSWORD)
-        user = user_create(password=password, **kwargs)
-        if user.role == User.Role.BORROWER:
-            wallet_open(user=user)
-        return user
+        return user_create(password=password, **kwargs)
 
 
 class BorrowerFactory(UserFactory):

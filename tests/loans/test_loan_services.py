@@ -264,7 +264,7 @@ def test_paying_everything_closes_the_loan_with_a_full_repayment(borrower, offic
     assert (part.type, rest.type) == ("PARTIAL", "FULL")
     assert loan.status == Loan.Status.CLOSED
     assert loan.outstanding_amount == D("0.00")
-    assert all(i.is_paid for i in loan.installments.all())
+    assert all(i.paid == i.total for i in loan.installments.all())
     assert_books_clean()
 
 

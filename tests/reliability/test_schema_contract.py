@@ -46,7 +46,7 @@ def test_money_operations_document_idempotency_answers_and_header(schema):
 def test_errors_are_documented_as_the_json_error_body(schema):
     error = schema["components"]["schemas"]["ErrorOutput"]
     assert set(error["required"]) == {"detail", "code"}
-    response = schema["paths"]["/api/wallet/balance"]["get"]["responses"]["403"]
+    response = schema["paths"]["/api/wallet/deposit"]["post"]["responses"]["403"]
     assert response["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOutput")
 
 

@@ -43,6 +43,7 @@ def test_a_token_of_a_deleted_user_is_refused():
 
     user = UserFactory(role=User.Role.OFFICER)
     token = token_pair_for(user)["access_token"]
+    user.wallet.delete()  # an empty wallet; a user with one cannot be deleted (PROTECT)
     user.delete()
 
     assert _me(token).status_code == 401

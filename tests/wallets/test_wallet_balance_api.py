@@ -18,3 +18,22 @@ def test_balance_needs_a_token(client, db):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["OFFICER", "ADMIN"])
+def test_staff_read_their_own_wallet_as_in_the_seed(role, settings):
+    """The seed's web page loads the balance and the history for every signed-in user."""
+    from tests.accounts.factories import UserFactory
+    from tests.conftest import client_for
+
+    staff = UserFactory(role=role)
+    client = client_for(staff)
+
+    balance = client.get("/api/wallet/balance")
+    history = client.get("/api/wallet/transactions")
+
+    assert balance.status_code == 200
+    assert balance.json() == {"user_id": staff.pk, "balance": "0.00", "currency": settings.CURRENCY}
+    assert history.status_code == 200
+    assert history.json() == []

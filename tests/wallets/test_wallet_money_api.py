@@ -9,6 +9,7 @@ from tests.accounts.factories import BorrowerFactory
 from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 from wallets.models import Wallet
+from wallets.services import wallet_deposit
 
 DEPOSIT = "/api/wallet/deposit"
 WITHDRAW = "/api/wallet/withdraw"
@@ -95,7 +96,7 @@ def test_amount_above_the_configured_maximum_is_refused(borrower_client, setting
 
 
 @pytest.mark.django_db
-def test_officers_have_no_wallet_and_get_403(officer_client):
+def test_officers_have_a_wallet_but_move_no_money_through_it(officer_client):
     response = officer_client.post(DEPOSIT, {"amount": "1.00", "idempotency_key": "k"})
 
     assert response.status_code == 403
@@ -146,9 +147,26 @@ def test_transactions_page_with_limit_and_the_link_header(borrower_client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "before=-1"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=-5", "limit=x", "before=-1"])
 def test_transactions_bad_paging_is_400(borrower_client, query):
     assert borrower_client.get(f"/api/wallet/transactions?{query}").status_code == 400
+
+
+@pytest.mark.django_db
+def test_transactions_pages_hold_100_by_default_and_200_at_most_as_in_the_seed(
+    borrower, borrower_client
+):
+    for n in range(205):
+        wallet_deposit(user=borrower, amount=Decimal("1.00"), idempotency_key=f"d{n}")
+
+    default = borrower_client.get("/api/wallet/transactions")
+    clamped = borrower_client.get("/api/wallet/transactions?limit=5000")
+
+    assert default.status_code == clamped.status_code == 200
+    assert len(default.json()) == 100
+    assert "limit=100&" in default["Link"]
+    assert len(clamped.json()) == 200
+    assert "limit=200&" in clamped["Link"]
 
 
 @pytest.mark.django_db

@@ -15,6 +15,10 @@ from lendingsite.serializers import MAX_ID, JsonTypedSerializer
 from wallets.selectors import wallet_get_for_user, wallet_transaction_list
 from wallets.services import wallet_deposit, wallet_withdraw
 
+# Transactions per page: the seed's default, and the most one page holds.
+DEFAULT_PAGE = 100
+MAX_PAGE = 200
+
 
 class WalletBalanceOutputSerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
@@ -45,10 +49,11 @@ class WalletTransactionOutputSerializer(serializers.Serializer):
 
 
 class WalletBalanceApi(APIView):
+    """The caller's balance. Every user has a wallet, staff included (as in the seed)."""
+
     # The hottest read: the token's claims identify the caller and its role, so the only
     # query is the wallet's (trade-off in accounts/authentication.py).
     authentication_classes = [JWTClaimsAuthentication]
-    permission_classes = [IsAuthenticated, IsBorrower]
 
     @extend_schema(responses={200: WalletBalanceOutputSerializer})
     def get(self, request):
@@ -59,18 +64,26 @@ class WalletBalanceApi(APIView):
 class WalletTransactionListApi(APIView):
     """The wallet's history, newest first. Page with ``limit`` and ``before`` (an id).
 
-    The next page's URL is in the ``Link`` header (``rel="next"``).
+    As in the seed: ``limit`` defaults to 100, and a larger one than the most a page
+    holds is served as that most rather than refused. The next page's URL is in the
+    ``Link`` header (``rel="next"``). Any signed-in user: every user has a wallet.
     """
 
-    permission_classes = [IsAuthenticated, IsBorrower]
-
     class FilterSerializer(JsonTypedSerializer):
-        limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+        limit = serializers.IntegerField(min_value=1, default=DEFAULT_PAGE)
         before = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+        def validate_limit(self, value: int) -> int:
+            return min(value, MAX_PAGE)
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("limit", int, description="1 to 200, default 50"),
+            OpenApiParameter(
+                "limit",
+                int,
+                description=f"at least 1, default {DEFAULT_PAGE}; more than {MAX_PAGE} gives "
+                f"{MAX_PAGE}",
+            ),
             OpenApiParameter("before", int, description="only transactions with a smaller id"),
         ],
         responses={200: WalletTransactionOutputSerializer(many=True)},
@@ -110,7 +123,10 @@ class WalletTransferInputSerializer(JsonTypedSerializer):
 
 
 class _WalletTransferApi(IdempotentApi):
-    """Shared by deposits and withdrawals: validate, then move money once per key."""
+    """Shared by deposits and withdrawals: validate, then move money once per key.
+
+    Borrowers only: staff have a wallet (every user has one) but move no money through it.
+    """
 
     permission_classes = [IsAuthenticated, IsBorrower]
     InputSerializer = WalletTransferInputSerializer

@@ -130,6 +130,16 @@ def test_my_loans_lists_only_the_callers_loans(borrower, borrower_client):
 
 
 @pytest.mark.django_db
+def test_my_loans_of_an_officer_are_their_own_none_as_in_the_seed(borrower, officer_client):
+    applied_loan(borrower)
+
+    response = officer_client.get("/api/loans/my-loans")
+
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+@pytest.mark.django_db
 def test_a_loan_is_visible_to_its_owner_and_officers_only(
     borrower, borrower_client, officer_client
 ):

@@ -8,7 +8,7 @@ from accounts.models import User
 from accounts.services import user_create
 from loans.models import Loan
 from loans.services import loan_apply, loan_approve
-from wallets.services import wallet_deposit, wallet_open
+from wallets.services import wallet_deposit
 
 DEMO_OFFICER = ("admin@example.com", "admin123", "Demo Admin")
 DEMO_CHECKER = ("officer@example.com", "officer123", "Demo Officer")
@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 loan_approve(loan_id=active.pk, officer=officer)
                 loan_apply(borrower=borrower, principal_amount=Decimal("20000.00"), tenure_months=6)
         self.stdout.write("Demo data loaded:")
-        self.stdout.write(f"  officer  (admin)  {DEMO_OFFICER[0]} / {DEMO_OFFICER[1]}")
+        self.stdout.write(f"  admin    (admin)  {DEMO_OFFICER[0]} / {DEMO_OFFICER[1]}")
         self.stdout.write(f"  officer  (admin)  {DEMO_CHECKER[0]} / {DEMO_CHECKER[1]}")
         self.stdout.write(f"  borrower (API)    {DEMO_BORROWER[0]} / {DEMO_BORROWER[1]}")
 
@@ -43,6 +43,4 @@ class Command(BaseCommand):
         if user is None:
             # Demo passwords are deliberately simple, so validation is skipped here.
             user = user_create(email=email, password=password, name=name, role=role)
-            if role == User.Role.BORROWER:
-                wallet_open(user=user)
         return user
