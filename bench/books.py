@@ -46,9 +46,10 @@ SELECT u.id, a.id, 'INR', now()
 FROM accounts_user u JOIN ledger_account a ON a.code = 'wallet:' || u.id;
 
 -- Deposits: one entry, two postings each.
-INSERT INTO ledger_journalentry (kind, reference, description, idempotency_key, created_at)
+INSERT INTO ledger_journalentry (kind, reference, description, idempotency_key, created_at,
+                                 value_date)
 SELECT 'DEPOSIT', 'deposit:bench:' || n, 'Deposit', 'k' || n,
-       now() - (n %% 365) * interval '1 day'
+       now() - (n %% 365) * interval '1 day', current_date - (n %% 365)
 FROM generate_series(1, %(deposits)s) AS n;
 
 WITH w AS (SELECT row_number() OVER (ORDER BY user_id) AS i, account_id FROM wallets_wallet),
@@ -68,27 +69,32 @@ SELECT entry_id, (SELECT id FROM ledger_account WHERE code = 'bank'), -amount FR
 -- CHECK ties the two together).
 INSERT INTO loans_loan (borrower_id, principal_amount, tenure_months, interest_rate,
                         interest_method, maker_checker_threshold, emi_amount, total_interest,
-                        outstanding_amount, status, rejection_reason, created_at, updated_at)
+                        outstanding_amount, status, rejection_reason, created_at, updated_at,
+                        product_id, days_past_due, delinquency_bucket)
 SELECT w.user_id, ((n %% 400) + 1) * 1000, 1, 0, 'REDUCING', 200000,
        ((n %% 400) + 1) * 1000, 0,
        CASE WHEN n %% 5 = 0 THEN ((n %% 400) + 1) * 1000 ELSE 0 END,
        CASE WHEN n %% 5 = 1 THEN 'REJECTED' ELSE 'APPLIED' END,
        CASE WHEN n %% 5 = 1 THEN 'Bench rejection' ELSE '' END,
-       now() - (n %% 730) * interval '1 hour', now()
+       now() - (n %% 730) * interval '1 hour', now(),
+       (SELECT id FROM loans_loanproduct WHERE code = 'STANDARD'), 0, 'CURRENT'
 FROM generate_series(1, %(loans)s) AS n
 JOIN (SELECT row_number() OVER (ORDER BY user_id) AS i, user_id FROM wallets_wallet) w
   ON w.i = (n %% %(users)s) + 1;
 
 INSERT INTO loans_installment (loan_id, number, due_date, principal, interest, total,
-                               remaining_principal, principal_paid, interest_paid)
-SELECT id, 1, current_date + 30, principal_amount, 0, principal_amount, 0, 0, 0
+                               remaining_principal, principal_paid, interest_paid,
+                               fee_charged, fee_paid, fee_waived)
+SELECT id, 1, %(today)s::date + 30, principal_amount, 0, principal_amount, 0, 0, 0, 0, 0, 0
 FROM loans_loan;
 
-INSERT INTO ledger_journalentry (kind, reference, description, idempotency_key, created_at)
-SELECT 'LOAN_DISBURSEMENT', 'disburse:' || id, 'Disbursement', '', created_at
+INSERT INTO ledger_journalentry (kind, reference, description, idempotency_key, created_at,
+                                 value_date)
+SELECT 'LOAN_DISBURSEMENT', 'disburse:' || id, 'Disbursement', '', created_at, created_at::date
 FROM loans_loan WHERE outstanding_amount > 0;
 
-UPDATE loans_loan l SET status = 'ACTIVE', disbursement_entry_id = e.id
+UPDATE loans_loan l SET status = 'ACTIVE', disbursement_entry_id = e.id,
+                        disbursed_on = e.value_date, closed_through = %(today)s::date - 1
 FROM ledger_journalentry e WHERE e.reference = 'disburse:' || l.id;
 
 INSERT INTO ledger_posting (entry_id, account_id, amount)
@@ -129,11 +135,16 @@ def _best_of(times: int, function) -> tuple[float, list[float]]:
 
 
 def load(connection, *, postings: int, loans: int, users: int) -> dict:
+    from ledger.selectors import business_date_get
+    from loans.services import loan_product_get
+
+    loan_product_get()  # the STANDARD product the loans are sold as
+    today = business_date_get()
     active = loans // 5
     deposits = (postings - 2 * active) // 2
     with connection.cursor() as cursor:
         started = time.perf_counter()
-        params = {"users": users, "deposits": deposits, "loans": loans}
+        params = {"users": users, "deposits": deposits, "loans": loans, "today": today}
         for statement in LOAD_SQL.split(";\n"):
             if statement.strip():
                 # Unparameterised statements keep their single percent signs.

@@ -38,6 +38,7 @@ class Account(models.Model):
     # Codes of the system accounts, created by migration.
     BANK = "bank"
     LOANS_RECEIVABLE = "loans_receivable"
+    FEES_RECEIVABLE = "fees_receivable"
     INTEREST_INCOME = "interest_income"
     FEE_INCOME = "fee_income"
 
@@ -60,6 +61,27 @@ class Account(models.Model):
         return self.code
 
 
+class BusinessDate(models.Model):
+    """The day being traded: the value date of every money movement. One row.
+
+    It moves only forward, one day at a time, when the close of business has closed the
+    day for every loan (``loans.close_of_business``). On a new database it is today in
+    ``TIME_ZONE`` (``ledger.selectors.business_date_get``).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    date = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="ledger_business_date_one_row"),
+        ]
+
+    def __str__(self):
+        return self.date.isoformat()
+
+
 class JournalEntry(models.Model):
     """One money movement. Append-only."""
 
@@ -69,6 +91,8 @@ class JournalEntry(models.Model):
         LOAN_DISBURSEMENT = "LOAN_DISBURSEMENT", "Loan disbursement"
         EMI_PAYMENT = "EMI_PAYMENT", "EMI payment"
         REVERSAL = "REVERSAL", "Reversal"
+        FEE_CHARGE = "FEE_CHARGE", "Late fee charged"
+        FEE_WAIVER = "FEE_WAIVER", "Late fee waived"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # A unique business reference (e.g. "deposit:<user>:<key>", "disburse:<loan>"): the
@@ -86,6 +110,8 @@ class JournalEntry(models.Model):
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
+    # The business date the money moved on (``BusinessDate``), not the wall clock's day.
+    value_date = models.DateField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

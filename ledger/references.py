@@ -24,3 +24,13 @@ def repayment_reference(*, loan_id: int, idempotency_key: str) -> str:
 
 def reversal_reference(*, entry_id: int) -> str:
     return f"reversal:{entry_id}"
+
+
+def late_fee_reference(*, installment_id: int) -> str:
+    """At most one late fee per installment: the reference is the second guard."""
+    return f"fee:{installment_id}"
+
+
+def fee_waiver_reference(*, installment_id: int, number: int) -> str:
+    """The ``number``-th waiver on an installment's fee (counted under the loan's lock)."""
+    return f"fee-waiver:{installment_id}:{number}"

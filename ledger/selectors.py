@@ -1,8 +1,11 @@
+from datetime import date
 from functools import cache
 
+from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from ledger.models import Account, JournalEntry, Posting
+from ledger.models import Account, BusinessDate, JournalEntry, Posting
 
 SYSTEM_ACCOUNTS = {
     Account.BANK: ("Funding bank (money held at the bank)", Account.Kind.ASSET),
@@ -10,6 +13,7 @@ SYSTEM_ACCOUNTS = {
         "Loans receivable (principal owed by borrowers)",
         Account.Kind.ASSET,
     ),
+    Account.FEES_RECEIVABLE: ("Fees receivable (late fees owed by borrowers)", Account.Kind.ASSET),
     Account.INTEREST_INCOME: ("Interest income", Account.Kind.INCOME),
     Account.FEE_INCOME: ("Fee income", Account.Kind.INCOME),
 }
@@ -46,3 +50,17 @@ def posting_list(*, account_id: int, before_id: int | None = None) -> QuerySet[P
 def entry_list(*, entry_ids) -> QuerySet[JournalEntry]:
     """Journal entries by id, oldest first."""
     return JournalEntry.objects.filter(pk__in=entry_ids).order_by("pk")
+
+
+def business_date_get() -> date:
+    """The business date: the day being traded (created as today in TIME_ZONE if missing)."""
+    current = BusinessDate.objects.filter(pk=1).values_list("date", flat=True).first()
+    if current is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_businessdate (id, date, updated_at) VALUES (1, %s, now()) "
+                "ON CONFLICT (id) DO NOTHING",
+                [timezone.localdate()],
+            )
+        current = BusinessDate.objects.values_list("date", flat=True).get(pk=1)
+    return current

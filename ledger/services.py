@@ -7,6 +7,8 @@ reversals) calls it inside its own ``transaction.atomic()`` block.
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -14,8 +16,9 @@ from django.utils import timezone
 
 from ledger.exceptions import DuplicateEntryError, InsufficientFundsError, UnbalancedEntryError
 from ledger.locks import account_qs_select_for_update
-from ledger.models import Account, JournalEntry, Posting
+from ledger.models import Account, BusinessDate, JournalEntry, Posting
 from ledger.references import reversal_reference
+from ledger.selectors import business_date_get
 from lendingsite.db import insert_unless_conflict
 from lendingsite.money import CENT, format_money
 
@@ -59,8 +62,11 @@ def ledger_post(
     idempotency_key: str = "",
     created_by=None,
     reverses: JournalEntry | None = None,
+    value_date: date | None = None,
 ) -> JournalEntry:
     """Post one balanced journal entry and move the cached balances of its accounts.
+
+    ``value_date`` is the business date the money moves on (read when not given).
 
     Locks: the rows of the accounts among the legs that keep a cached balance (wallets'),
     in primary-key order (``FOR NO KEY UPDATE``), so two transfers touching the same
@@ -97,6 +103,7 @@ def ledger_post(
         idempotency_key=idempotency_key,
         created_by=created_by,
         reverses=reverses,
+        value_date=value_date or business_date_get(),
         created_at=timezone.now(),
     )
     if not insert_unless_conflict(entry, conflict_columns=("reference",)):
@@ -107,6 +114,51 @@ def ledger_post(
     for account in accounts:
         account.save(update_fields=["balance", "updated_at"])
     return entry
+
+
+@dataclass(frozen=True)
+class EntryToPost:
+    """One entry of ``ledger_post_many``."""
+
+    kind: str
+    reference: str
+    legs: Sequence[Leg]
+    description: str = ""
+
+
+@transaction.atomic(savepoint=False)
+def ledger_post_many(*, entries: Sequence[EntryToPost], value_date: date) -> list[JournalEntry]:
+    """Post many balanced entries between system accounts at once (the close of business).
+
+    The set-based twin of ``ledger_post`` for entries that touch no cached balance (late
+    fees: fees receivable and fee income), so no row is locked: three statements for any
+    number of entries. Raises ``ValueError`` if a leg names an account that keeps a
+    cached balance: those go through ``ledger_post`` and its locks. References are unique
+    as everywhere (a repeated one raises ``IntegrityError`` and nothing is written).
+    """
+    if not entries:
+        return []
+    deltas = [_validated_deltas(entry.legs) for entry in entries]
+    account_ids = {account_id for delta in deltas for account_id in delta}
+    if Account.objects.filter(pk__in=account_ids, balance__isnull=False).exists():
+        raise ValueError("ledger_post_many posts between system accounts only.")
+    now = timezone.now()
+    posted = JournalEntry.objects.bulk_create(
+        JournalEntry(
+            kind=entry.kind,
+            reference=entry.reference,
+            description=entry.description,
+            value_date=value_date,
+            created_at=now,
+        )
+        for entry in entries
+    )
+    Posting.objects.bulk_create(
+        Posting(entry=journal_entry, account_id=account_id, amount=amount)
+        for journal_entry, entry in zip(posted, entries, strict=True)
+        for account_id, amount in entry.legs
+    )
+    return posted
 
 
 @transaction.atomic
@@ -125,4 +177,17 @@ def ledger_reverse(*, entry_id: int, reason: str, created_by=None) -> JournalEnt
         description=reason,
         created_by=created_by,
         reverses=original,
+    )
+
+
+def business_date_advance(*, closed: date) -> bool:
+    """Move the business date from ``closed`` to the next day; False if it was not there.
+
+    Conditional, so that any number of close-of-business workers may call it: the first
+    one moves the date, the others find it moved.
+    """
+    return bool(
+        BusinessDate.objects.filter(pk=1, date=closed).update(
+            date=closed + timedelta(days=1), updated_at=timezone.now()
+        )
     )

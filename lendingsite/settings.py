@@ -333,7 +333,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The lender works in India: business dates, due dates and month boundaries are local.
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True
 

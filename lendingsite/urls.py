@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("accounts.api.urls")),
     path("api/wallet/", include("wallets.api.urls")),
+    path("api/business-date", include("ledger.api.urls")),
     path("api/loans/", include(loan_urlpatterns)),
     path("api/repayments/", include(repayment_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -8,6 +8,161 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from loans.schedule import InterestMethod
 
+DEFAULT_BUCKETS = [
+    ["CURRENT", 0],
+    ["DPD_1_30", 1],
+    ["DPD_31_60", 31],
+    ["DPD_61_90", 61],
+    ["DPD_91_PLUS", 91],
+]
+
+
+def default_buckets() -> list:
+    return [list(bucket) for bucket in DEFAULT_BUCKETS]
+
+
+class LoanProduct(models.Model):
+    """What a loan is sold as: its limits, its price and how it is serviced.
+
+    The rules of servicing live here: grace days and the late fee (charged by the close
+    of business, ``loans.close_of_business``), the order in which a payment is
+    allocated (``loans.allocation``), and the delinquency buckets. A product that has
+    loans keeps its servicing rules (the admin refuses to change them): a loan is
+    serviced on the terms it was sold on; sell new terms as a new product.
+    """
+
+    class LateFeeKind(models.TextChoices):
+        FLAT = "FLAT", "A flat amount"
+        PERCENT = "PERCENT", "A percentage of the installment's unpaid amount"
+
+    class Allocation(models.TextChoices):
+        # Fineract's "mifos standard": each installment in turn, oldest first.
+        INSTALLMENT_FEES_INTEREST_PRINCIPAL = (
+            "INSTALLMENT_FEES_INTEREST_PRINCIPAL",
+            "Installment by installment, oldest first: fees, interest, principal",
+        )
+        # For non-performing loans: recover the capital first.
+        PRINCIPAL_INTEREST_FEES = (
+            "PRINCIPAL_INTEREST_FEES",
+            "All principal first (oldest first), then interest, then fees",
+        )
+
+    STANDARD = "STANDARD"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    min_principal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.01"))
+    max_principal = models.DecimalField(max_digits=12, decimal_places=2)
+    min_tenure_months = models.PositiveSmallIntegerField(default=1)
+    max_tenure_months = models.PositiveSmallIntegerField()
+    min_rate = models.DecimalField(max_digits=5, decimal_places=2)  # annual, percent
+    max_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    default_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    interest_method = models.CharField(
+        max_length=16,
+        choices=[
+            (InterestMethod.REDUCING.value, "Reducing balance"),
+            (InterestMethod.FLAT.value, "Flat"),
+        ],
+        default=InterestMethod.REDUCING.value,
+    )
+    grace_days = models.PositiveSmallIntegerField(default=5)
+    late_fee_kind = models.CharField(
+        max_length=8, choices=LateFeeKind.choices, default=LateFeeKind.PERCENT
+    )
+    # FLAT: the fee; PERCENT: the percentage of the installment's unpaid amount.
+    late_fee_value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("2"))
+    late_fee_min = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, default=Decimal("100.00")
+    )
+    late_fee_max = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, default=Decimal("1000.00")
+    )
+    allocation_order = models.CharField(
+        max_length=40,
+        choices=Allocation.choices,
+        default=Allocation.INSTALLMENT_FEES_INTEREST_PRINCIPAL,
+    )
+    # Loans at least this many days past due are non-performing and use the second order.
+    npa_days = models.PositiveSmallIntegerField(default=91)
+    npa_allocation_order = models.CharField(
+        max_length=40, choices=Allocation.choices, default=Allocation.PRINCIPAL_INTEREST_FEES
+    )
+    # [[code, first day past due], ...] in ascending order, the first at 0.
+    buckets = models.JSONField(default=default_buckets)
+    maker_checker_threshold = models.DecimalField(max_digits=12, decimal_places=2)
+    max_open_loans = models.PositiveSmallIntegerField(default=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_principal__gt=0, max_principal__gte=F("min_principal")),
+                name="loans_product_principal_band",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    min_tenure_months__gte=1, max_tenure_months__gte=F("min_tenure_months")
+                ),
+                name="loans_product_tenure_band",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    min_rate__gte=0,
+                    max_rate__gte=F("min_rate"),
+                    default_rate__gte=F("min_rate"),
+                    default_rate__lte=F("max_rate"),
+                ),
+                name="loans_product_rate_band",
+            ),
+            models.CheckConstraint(
+                condition=Q(late_fee_value__gte=0)
+                & (Q(late_fee_min__isnull=True) | Q(late_fee_min__gte=0))
+                & (
+                    Q(late_fee_max__isnull=True)
+                    | Q(late_fee_min__isnull=True)
+                    | Q(late_fee_max__gte=F("late_fee_min"))
+                ),
+                name="loans_product_late_fee",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.name})"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        buckets = self.buckets
+        valid = (
+            isinstance(buckets, list)
+            and buckets
+            and all(
+                isinstance(b, list)
+                and len(b) == 2
+                and isinstance(b[0], str)
+                and b[0]
+                and isinstance(b[1], int)
+                for b in buckets
+            )
+        )
+        if not valid:
+            raise ValidationError({"buckets": "A list of [code, first day past due] pairs."})
+        days = [b[1] for b in buckets]
+        if days[0] != 0 or days != sorted(set(days)):
+            raise ValidationError(
+                {"buckets": "Days must start at 0 and rise strictly, e.g. [['CURRENT', 0], …]."}
+            )
+        if len({b[0] for b in buckets}) != len(buckets):
+            raise ValidationError({"buckets": "Bucket codes must differ."})
+
+    def bucket_for(self, days_past_due: int) -> str:
+        """The bucket of a loan so many days past due (the same rule as the close's SQL)."""
+        return [code for code, first in self.buckets if first <= days_past_due][-1]
+
 
 class Loan(FSMModelMixin, models.Model):
     """A borrower's loan and where it stands in its life.
@@ -33,6 +188,7 @@ class Loan(FSMModelMixin, models.Model):
     borrower = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="loans"
     )
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="loans")
     principal_amount = models.DecimalField(max_digits=12, decimal_places=2)
     tenure_months = models.PositiveSmallIntegerField()
     interest_rate = models.DecimalField(max_digits=5, decimal_places=2)  # annual, percent
@@ -44,8 +200,8 @@ class Loan(FSMModelMixin, models.Model):
     maker_checker_threshold = models.DecimalField(max_digits=12, decimal_places=2)
     emi_amount = models.DecimalField(max_digits=12, decimal_places=2)
     total_interest = models.DecimalField(max_digits=12, decimal_places=2)
-    # What the borrower still owes: unpaid principal plus unpaid scheduled interest.
-    # Zero until the loan is disbursed.
+    # What the borrower still owes: unpaid principal, unpaid scheduled interest and unpaid
+    # fees. Zero until the loan is disbursed.
     outstanding_amount = models.DecimalField(
         max_digits=14, decimal_places=2, default=Decimal("0.00")
     )
@@ -59,6 +215,13 @@ class Loan(FSMModelMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     disbursed_at = models.DateTimeField(null=True, blank=True)
+    # The business date of the disbursement: the schedule's due dates count from it.
+    disbursed_on = models.DateField(null=True, blank=True)
+    # The last business day the close of business closed for this loan (NULL: none yet).
+    closed_through = models.DateField(null=True, blank=True)
+    # Delinquency as of the business date, kept by repayments, waivers and the close.
+    days_past_due = models.PositiveIntegerField(default=0)
+    delinquency_bucket = models.CharField(max_length=32, default="CURRENT")
     # The journal entry that paid the principal out; set exactly when the loan is disbursed.
     disbursement_entry = models.OneToOneField(
         "ledger.JournalEntry",
@@ -80,6 +243,7 @@ class Loan(FSMModelMixin, models.Model):
         permissions = [
             ("approve_loan", "Can approve and disburse loans"),
             ("reject_loan", "Can reject loans"),
+            ("waive_fee", "Can waive late fees"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -114,6 +278,10 @@ class Loan(FSMModelMixin, models.Model):
                 name="loans_loan_disbursed_has_entry",
             ),
             models.CheckConstraint(
+                condition=~Q(status="ACTIVE") | Q(closed_through__isnull=False),
+                name="loans_loan_active_has_closed_through",
+            ),
+            models.CheckConstraint(
                 condition=~Q(status="REJECTED") | ~Q(rejection_reason=""),
                 name="loans_loan_rejection_has_reason",
             ),
@@ -127,6 +295,18 @@ class Loan(FSMModelMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["borrower", "status"], name="loans_loan_borrower_status"),
+            # The close of business walks the active loans by id, day after day.
+            models.Index(
+                fields=["id"],
+                include=["closed_through"],
+                condition=Q(status="ACTIVE"),
+                name="loans_loan_active_idx",
+            ),
+            models.Index(
+                fields=["-days_past_due"],
+                condition=Q(days_past_due__gt=0),
+                name="loans_loan_overdue_idx",
+            ),
             models.Index(fields=["status", "created_at"], name="loans_loan_status_created"),
         ]
 
@@ -178,9 +358,24 @@ class Installment(models.Model):
     remaining_principal = models.DecimalField(max_digits=12, decimal_places=2)
     principal_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     interest_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # The late fee (at most one per installment, charged by the close of business).
+    fee_charged = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    fee_charged_on = models.DateField(null=True, blank=True)
+    fee_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    fee_waived = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # The business date on which the installment became fully paid, fees included.
+    paid_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["loan", "number"]
+        indexes = [
+            # What is still owed, by loan and due date: delinquency, fees, allocation.
+            models.Index(
+                fields=["loan", "due_date"],
+                condition=Q(paid_on__isnull=True),
+                name="loans_installment_unpaid_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["loan", "number"], name="loans_installment_unique"),
             models.CheckConstraint(
@@ -195,6 +390,34 @@ class Installment(models.Model):
                 condition=Q(total=F("principal") + F("interest")),
                 name="loans_installment_total_is_sum",
             ),
+            models.CheckConstraint(
+                condition=Q(fee_paid__gte=0, fee_waived__gte=0)
+                & Q(fee_charged__gte=F("fee_paid") + F("fee_waived")),
+                name="loans_installment_fee_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_charged=0, fee_charged_on__isnull=True)
+                | Q(fee_charged__gt=0, fee_charged_on__isnull=False),
+                name="loans_installment_fee_has_day",
+            ),
+            # paid_on is set exactly when everything is paid (or waived).
+            models.CheckConstraint(
+                condition=Q(
+                    paid_on__isnull=False,
+                    principal_paid=F("principal"),
+                    interest_paid=F("interest"),
+                    fee_charged=F("fee_paid") + F("fee_waived"),
+                )
+                | (
+                    Q(paid_on__isnull=True)
+                    & (
+                        Q(principal_paid__lt=F("principal"))
+                        | Q(interest_paid__lt=F("interest"))
+                        | Q(fee_charged__gt=F("fee_paid") + F("fee_waived"))
+                    )
+                ),
+                name="loans_installment_paid_on_when_paid",
+            ),
         ]
 
     def __str__(self):
@@ -203,6 +426,15 @@ class Installment(models.Model):
     @property
     def paid(self) -> Decimal:
         return self.principal_paid + self.interest_paid
+
+    @property
+    def fee_due(self) -> Decimal:
+        return self.fee_charged - self.fee_paid - self.fee_waived
+
+    @property
+    def unpaid(self) -> Decimal:
+        """What is still owed on the installment, fees included."""
+        return self.total - self.paid + self.fee_due
 
 
 class Repayment(models.Model):
@@ -221,6 +453,8 @@ class Repayment(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     principal_part = models.DecimalField(max_digits=12, decimal_places=2)
     interest_part = models.DecimalField(max_digits=12, decimal_places=2)
+    fee_part = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    value_date = models.DateField()
     type = models.CharField(max_length=8, choices=Type.choices)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.SUCCESS)
     idempotency_key = models.CharField(max_length=255)
@@ -236,7 +470,7 @@ class Repayment(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="loans_repayment_positive"),
             models.CheckConstraint(
-                condition=Q(amount=F("principal_part") + F("interest_part")),
+                condition=Q(amount=F("principal_part") + F("interest_part") + F("fee_part")),
                 name="loans_repayment_parts_sum",
             ),
         ]
@@ -268,3 +502,92 @@ class LoanEvent(models.Model):
 
     def __str__(self):
         return f"{self.loan_id}: {self.source or '∅'} → {self.target}"
+
+
+class RepaymentAllocation(models.Model):
+    """How much of a repayment went to one installment's fee, interest and principal."""
+
+    repayment = models.ForeignKey(Repayment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(
+        Installment, on_delete=models.PROTECT, related_name="allocations"
+    )
+    fee = models.DecimalField(max_digits=12, decimal_places=2)
+    interest = models.DecimalField(max_digits=12, decimal_places=2)
+    principal = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["repayment", "installment__number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repayment", "installment"], name="loans_allocation_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0, interest__gte=0, principal__gte=0)
+                & (Q(fee__gt=0) | Q(interest__gt=0) | Q(principal__gt=0)),
+                name="loans_allocation_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.repayment_id} → #{self.installment_id}"
+
+
+class FeeWaiver(models.Model):
+    """An officer's waiver of (part of) an installment's late fee. Append-only."""
+
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="waivers")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.TextField()
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    value_date = models.DateField()
+    entry = models.OneToOneField(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="fee_waiver"
+    )
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="loans_waiver_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="loans_waiver_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"Waiver of {self.amount} on #{self.installment_id}"
+
+
+class DelinquencyChange(models.Model):
+    """A loan moved from one delinquency bucket to another on a business date."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="delinquency_changes")
+    on = models.DateField()
+    from_bucket = models.CharField(max_length=32)
+    to_bucket = models.CharField(max_length=32)
+    days_past_due = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["loan", "pk"]
+        indexes = [models.Index(fields=["loan", "id"], name="loans_delinquency_loan_idx")]
+
+    def __str__(self):
+        return f"{self.loan_id} {self.on}: {self.from_bucket} → {self.to_bucket}"
+
+
+class CloseFailure(models.Model):
+    """A loan the close of business could not close for a day (retried on the next run)."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="close_failures")
+    day = models.DateField()
+    error = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "day"], name="loans_close_failure_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.loan_id} {self.day}: {self.error[:60]}"

@@ -16,7 +16,7 @@ DISBURSED_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)  # reached by disb
 
 def loan_get_visible(*, loan_id: int, user) -> Loan:
     """A loan its owner or any officer may see; anyone else gets 'not found'."""
-    loans = Loan.objects.all()
+    loans = Loan.objects.select_related("product")
     if not user.is_officer:
         loans = loans.filter(borrower=user)
     try:
@@ -27,12 +27,60 @@ def loan_get_visible(*, loan_id: int, user) -> Loan:
 
 def loan_list_for_borrower(*, borrower) -> QuerySet[Loan]:
     """The loans whose borrower is ``borrower``, newest first."""
-    return Loan.objects.filter(borrower=borrower).order_by("-created_at", "-pk")
+    return (
+        Loan.objects.filter(borrower=borrower)
+        .select_related("product")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def loan_list_pending() -> QuerySet[Loan]:
     """Loans waiting for an officer: new applications and approvals awaiting a checker."""
-    return Loan.objects.filter(status__in=PENDING_STATUSES).order_by("created_at", "pk")
+    return (
+        Loan.objects.filter(status__in=PENDING_STATUSES)
+        .select_related("product")
+        .order_by("created_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class LoanPosition:
+    """Where an active loan stands on a business date."""
+
+    overdue_amount: Decimal = ZERO  # unpaid, fees included, of installments already due
+    fees_due: Decimal = ZERO  # unpaid late fees
+    next_due_date: date | None = None  # the first unpaid installment not yet due
+    next_due_amount: Decimal | None = None  # and what is unpaid on it, fees included
+
+
+def loan_positions(*, loan_ids, as_of: date) -> dict[int, LoanPosition]:
+    """The positions of loans on ``as_of``, from their unpaid installments: one query."""
+    rows = (
+        Installment.objects.filter(loan_id__in=loan_ids, paid_on__isnull=True)
+        .order_by("loan_id", "number")
+        .values_list(
+            "loan_id",
+            "due_date",
+            "principal",
+            "interest",
+            "principal_paid",
+            "interest_paid",
+            "fee_charged",
+            "fee_paid",
+            "fee_waived",
+        )
+    )
+    found: dict[int, dict] = {}
+    for loan_id, due, principal, interest, p_paid, i_paid, charged, f_paid, waived in rows:
+        fee = charged - f_paid - waived
+        unpaid = principal - p_paid + interest - i_paid + fee
+        position = found.setdefault(loan_id, {"overdue_amount": ZERO, "fees_due": ZERO})
+        position["fees_due"] += fee
+        if due < as_of:
+            position["overdue_amount"] += unpaid
+        elif "next_due_date" not in position:
+            position["next_due_date"], position["next_due_amount"] = due, unpaid
+    return {loan_id: LoanPosition(**fields) for loan_id, fields in found.items()}
 
 
 def installment_list(*, loan: Loan) -> QuerySet[Installment]:

@@ -13,48 +13,107 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from ledger.models import Account, JournalEntry
-from ledger.references import disbursement_reference, repayment_reference
-from ledger.selectors import account_system_id
+from ledger.references import (
+    disbursement_reference,
+    fee_waiver_reference,
+    repayment_reference,
+)
+from ledger.selectors import account_system_id, business_date_get
 from ledger.services import ledger_post
 from lendingsite.money import format_money
+from loans.allocation import Owed, allocate
+from loans.close_of_business import ONE_DAY, delinquency_refresh, loans_close_through
 from loans.exceptions import (
     REASON_REQUIRED,
     EligibilityError,
+    LoanError,
     LoanNotFoundError,
     LoanStateError,
     RepaymentError,
     SameOfficerError,
 )
 from loans.locks import loan_qs_select_for_update
-from loans.models import Installment, Loan, LoanEvent, Repayment
+from loans.models import (
+    FeeWaiver,
+    Installment,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    Repayment,
+    RepaymentAllocation,
+)
 from loans.schedule import InterestMethod, Quote, add_months, quote
 from wallets.locks import wallet_qs_select_for_update
 from wallets.selectors import wallet_account_id
 
 OPEN_STATUSES = (Loan.Status.APPROVED, Loan.Status.ACTIVE)
+ZERO = Decimal("0.00")
 
 
-def loan_check_product(*, principal_amount: Decimal, tenure_months: int, interest_rate: Decimal):
-    """Refuse a loan outside the product's limits (settings ``LOAN_*``); 400 naming the rule."""
-    if principal_amount > settings.LOAN_MAX_PRINCIPAL:
-        limit = format_money(settings.LOAN_MAX_PRINCIPAL)
+def _standard_product() -> LoanProduct:
+    """The default product: created by migration from the ``LOAN_*`` settings, and again
+    from them if it is ever missing (a transactional test's flush empties the tables)."""
+    product, _ = LoanProduct.objects.get_or_create(
+        code=LoanProduct.STANDARD,
+        defaults={
+            "name": "Standard personal loan",
+            "max_principal": settings.LOAN_MAX_PRINCIPAL,
+            "min_tenure_months": settings.LOAN_MIN_TENURE_MONTHS,
+            "max_tenure_months": settings.LOAN_MAX_TENURE_MONTHS,
+            "min_rate": settings.LOAN_MIN_RATE,
+            "max_rate": settings.LOAN_MAX_RATE,
+            "default_rate": settings.LOAN_DEFAULT_RATE,
+            "maker_checker_threshold": settings.LOAN_MAKER_CHECKER_THRESHOLD,
+            "max_open_loans": settings.LOAN_MAX_OPEN_PER_BORROWER,
+        },
+    )
+    return product
+
+
+def loan_product_get(*, code: str | None = None) -> LoanProduct:
+    """An active product by code (``STANDARD`` when none is named); 400 when unknown."""
+    code = code or LoanProduct.STANDARD
+    product = LoanProduct.objects.filter(code=code, is_active=True).first()
+    if product is None and code == LoanProduct.STANDARD:
+        product = _standard_product()
+    if product is None:
+        raise EligibilityError(
+            f"product: no loan product {code!r} is offered.",
+            code="unknown_product",
+            extra={"product": [f"No loan product {code!r} is offered."]},
+        )
+    return product
+
+
+def loan_check_product(
+    *, product: LoanProduct, principal_amount: Decimal, tenure_months: int, interest_rate: Decimal
+):
+    """Refuse a loan outside its product's limits; 400 naming the rule."""
+    if principal_amount > product.max_principal:
+        limit = format_money(product.max_principal)
         raise EligibilityError(
             f"principal_amount: the largest loan is {limit}.",
             code="principal_above_maximum",
             extra={"principal_amount": [f"Ensure this value is at most {limit}."]},
         )
-    low, high = settings.LOAN_MIN_TENURE_MONTHS, settings.LOAN_MAX_TENURE_MONTHS
+    if principal_amount < product.min_principal:
+        limit = format_money(product.min_principal)
+        raise EligibilityError(
+            f"principal_amount: the smallest loan is {limit}.",
+            code="principal_below_minimum",
+            extra={"principal_amount": [f"Ensure this value is at least {limit}."]},
+        )
+    low, high = product.min_tenure_months, product.max_tenure_months
     if not low <= tenure_months <= high:
         raise EligibilityError(
             f"tenure_months: the tenure must be {low} to {high} months.",
             code="tenure_out_of_range",
             extra={"tenure_months": [f"Ensure this value is between {low} and {high}."]},
         )
-    low_rate, high_rate = settings.LOAN_MIN_RATE, settings.LOAN_MAX_RATE
+    low_rate, high_rate = product.min_rate, product.max_rate
     if not low_rate <= interest_rate <= high_rate:
         raise EligibilityError(
             f"interest_rate: the rate must be {low_rate} to {high_rate} percent a year.",
@@ -65,22 +124,26 @@ def loan_check_product(*, principal_amount: Decimal, tenure_months: int, interes
 
 def loan_quote(
     *,
+    product: LoanProduct,
     principal_amount: Decimal,
     tenure_months: int,
     interest_rate: Decimal | None = None,
-    interest_method: str = InterestMethod.REDUCING,
+    interest_method: str | None = None,
     first_due_date: date | None = None,
 ) -> Quote:
-    """Price a loan within the product's limits (no database access)."""
-    rate = settings.LOAN_DEFAULT_RATE if interest_rate is None else interest_rate
+    """Price a loan within its product's limits (no database access)."""
+    rate = product.default_rate if interest_rate is None else interest_rate
     loan_check_product(
-        principal_amount=principal_amount, tenure_months=tenure_months, interest_rate=rate
+        product=product,
+        principal_amount=principal_amount,
+        tenure_months=tenure_months,
+        interest_rate=rate,
     )
     return quote(
         principal=principal_amount,
         annual_rate=rate,
         tenure_months=tenure_months,
-        method=InterestMethod(interest_method),
+        method=InterestMethod(interest_method or product.interest_method),
         first_due_date=first_due_date or add_months(timezone.localdate(), 1),
     )
 
@@ -88,23 +151,34 @@ def loan_quote(
 QUOTE_CACHE_SECONDS = 300
 
 
-def loan_quote_cached(**terms) -> Quote:
-    """``loan_quote``, remembered in the cache (Redis) for a few minutes.
+def loan_quote_cached(*, product: str | None = None, **terms) -> Quote:
+    """``loan_quote`` for a product code, remembered in the cache (Redis) for a few minutes.
 
-    The key holds everything the price depends on: the terms, the default rate and the
-    date (the first installment falls a month from today). Refusals are not cached.
+    The key holds everything the price depends on: the product, the terms and the date
+    (the first installment falls a month from today); a product's edits show within
+    ``QUOTE_CACHE_SECONDS``. Refusals are not cached.
     """
     fingerprint = json.dumps(
-        {**terms, "default_rate": settings.LOAN_DEFAULT_RATE, "today": timezone.localdate()},
+        {**terms, "product": product or LoanProduct.STANDARD, "today": timezone.localdate()},
         sort_keys=True,
         default=str,
     )
     key = "loan-quote:" + hashlib.sha256(fingerprint.encode()).hexdigest()
     cached = cache.get(key)
     if cached is None:
-        cached = loan_quote(**terms)
+        cached = loan_quote(product=_product_cached(product), **terms)
         cache.set(key, cached, timeout=QUOTE_CACHE_SECONDS)
     return cached
+
+
+def _product_cached(code: str | None) -> LoanProduct:
+    """The product a quote is priced on, kept in the cache as long as quotes are."""
+    key = f"loan-product:{code or LoanProduct.STANDARD}"
+    product = cache.get(key)
+    if product is None:
+        product = loan_product_get(code=code)
+        cache.set(key, product, timeout=QUOTE_CACHE_SECONDS)
+    return product
 
 
 def _record_event(loan: Loan, source: str, *, actor, reason: str = "", client_ip=None) -> None:
@@ -118,11 +192,10 @@ def _record_event(loan: Loan, source: str, *, actor, reason: str = "", client_ip
     )
 
 
-def _check_open_loan_limit(*, borrower_id: int, excluding: int | None = None) -> None:
+def _check_open_loan_limit(*, borrower_id: int, limit: int, excluding: int | None = None) -> None:
     open_loans = Loan.objects.filter(borrower_id=borrower_id, status__in=OPEN_STATUSES)
     if excluding is not None:
         open_loans = open_loans.exclude(pk=excluding)
-    limit = settings.LOAN_MAX_OPEN_PER_BORROWER
     if open_loans.count() >= limit:
         raise EligibilityError(
             f"The borrower already has {limit} approved or active loans, the most allowed.",
@@ -137,26 +210,33 @@ def loan_apply(
     principal_amount: Decimal,
     tenure_months: int,
     interest_rate: Decimal | None = None,
-    interest_method: str = InterestMethod.REDUCING,
+    interest_method: str | None = None,
+    product: str | None = None,
     client_ip: str | None = None,
 ) -> Loan:
-    """Record an application and its planned schedule (dates move to the disbursement day)."""
+    """Record an application for a product (``STANDARD`` by default) and its planned
+    schedule; the due dates move to the disbursement's business date."""
+    sold = loan_product_get(code=product)
+    method = InterestMethod(interest_method or sold.interest_method).value
     priced = loan_quote(
+        product=sold,
         principal_amount=principal_amount,
         tenure_months=tenure_months,
         interest_rate=interest_rate,
-        interest_method=interest_method,
+        interest_method=method,
+        first_due_date=add_months(business_date_get(), 1),
     )
-    _check_open_loan_limit(borrower_id=borrower.pk)
+    _check_open_loan_limit(borrower_id=borrower.pk, limit=sold.max_open_loans)
     loan = Loan.objects.create(
         borrower=borrower,
+        product=sold,
         principal_amount=principal_amount,
         tenure_months=tenure_months,
-        interest_rate=settings.LOAN_DEFAULT_RATE if interest_rate is None else interest_rate,
-        interest_method=InterestMethod(interest_method).value,
+        interest_rate=sold.default_rate if interest_rate is None else interest_rate,
+        interest_method=method,
         emi_amount=priced.emi_amount,
         total_interest=priced.total_interest,
-        maker_checker_threshold=settings.LOAN_MAKER_CHECKER_THRESHOLD,
+        maker_checker_threshold=sold.maker_checker_threshold,
     )
     Installment.objects.bulk_create(
         Installment(
@@ -197,7 +277,9 @@ def loan_approve(*, loan_id: int, officer, client_ip: str | None = None) -> Loan
     loan = _locked_loan(loan_id)
     if loan.status == Loan.Status.APPLIED:
         wallet_qs_select_for_update().get(user_id=loan.borrower_id)
-        _check_open_loan_limit(borrower_id=loan.borrower_id, excluding=loan.pk)
+        _check_open_loan_limit(
+            borrower_id=loan.borrower_id, limit=loan.product.max_open_loans, excluding=loan.pk
+        )
         loan.approve(by=officer)
         _record_event(loan, Loan.Status.APPLIED, actor=officer, client_ip=client_ip)
         if loan.needs_two_officers:
@@ -219,6 +301,7 @@ def loan_approve(*, loan_id: int, officer, client_ip: str | None = None) -> Loan
 
 def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
     """APPROVED → ACTIVE: pay the principal into the wallet and start the schedule."""
+    today = business_date_get()
     loan.disburse(by=officer)
     _record_event(loan, Loan.Status.APPROVED, actor=officer, client_ip=client_ip)
     loan.disbursement_entry = ledger_post(
@@ -230,13 +313,16 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
         ],
         description=f"Disbursement of loan {loan.pk}",
         created_by=officer,
+        value_date=today,
     )
-    first_due = add_months(timezone.localdate(), 1)
+    first_due = add_months(today, 1)
     installments = list(loan.installments.order_by("number"))
     for installment in installments:
         installment.due_date = add_months(first_due, installment.number - 1)
     Installment.objects.bulk_update(installments, ["due_date"])
     loan.outstanding_amount = loan.principal_amount + loan.total_interest
+    loan.disbursed_on = today
+    loan.closed_through = today - ONE_DAY  # its first day to close is the disbursement day
     loan.save(
         update_fields=[
             "status",
@@ -245,6 +331,8 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
             "disbursed_by",
             "disbursed_at",
             "disbursement_entry",
+            "disbursed_on",
+            "closed_through",
             "outstanding_amount",
             "updated_at",
         ]
@@ -274,16 +362,27 @@ def loan_reject(*, loan_id: int, officer, reason: str, client_ip: str | None = N
     return loan
 
 
-def _unpaid_installments(loan: Loan, amount: Decimal):
-    """The loan's unpaid installments, oldest first, fetched in small batches.
+def loan_catch_up(*, loan: Loan, today: date) -> None:
+    """Close the days a locked loan is behind, so what it owes is as of ``today``.
 
-    A payment usually covers one or two installments: reading all sixty of a five-year
-    loan on every payment would cost more than the rest of the repayment.
+    A loan is normally closed by the close of business; one whose close failed, or that
+    a payment reaches before the night's run, is closed here, in the caller's
+    transaction, so a payment never lands before the fees it should follow.
     """
-    unpaid = loan.installments.filter(
-        Q(principal_paid__lt=F("principal")) | Q(interest_paid__lt=F("interest"))
-    ).order_by("number")
-    batch = int(amount // loan.emi_amount) + 2 if loan.emi_amount else 2
+    if loan.status == Loan.Status.ACTIVE and loan.closed_through < today - ONE_DAY:
+        loans_close_through(closed_through={loan.pk: loan.closed_through}, day=today - ONE_DAY)
+        loan.refresh_from_db()
+
+
+def _unpaid_installments(loan: Loan):
+    """The loan's installments not fully paid (fees included), oldest first.
+
+    Read in small batches: a payment usually covers one or two installments, and
+    reading all sixty of a five-year loan on every payment would cost more than the rest
+    of the repayment. The non-performing order reads them all (it pays principal first).
+    """
+    unpaid = loan.installments.filter(paid_on__isnull=True).order_by("number")
+    batch = 4
     after = 0
     while True:
         rows = list(unpaid.filter(number__gt=after)[:batch])
@@ -291,29 +390,26 @@ def _unpaid_installments(loan: Loan, amount: Decimal):
         if len(rows) < batch:
             return
         after = rows[-1].number
+        batch *= 4
 
 
-def _allocate(loan: Loan, amount: Decimal) -> tuple[Decimal, Decimal, list[Installment]]:
-    """Apply ``amount`` to the oldest unpaid installments, interest before principal.
+def _allocation_order(loan: Loan) -> str:
+    product = loan.product
+    if loan.days_past_due >= product.npa_days:
+        return product.npa_allocation_order
+    return product.allocation_order
 
-    Returns the principal part, the interest part and the installments it touched.
-    """
-    left = amount
-    principal_part = interest_part = Decimal("0.00")
-    touched = []
-    for installment in _unpaid_installments(loan, amount):
-        touched.append(installment)
-        pay_interest = min(left, installment.interest - installment.interest_paid)
-        installment.interest_paid += pay_interest
-        left -= pay_interest
-        pay_principal = min(left, installment.principal - installment.principal_paid)
-        installment.principal_paid += pay_principal
-        left -= pay_principal
-        interest_part += pay_interest
-        principal_part += pay_principal
-        if not left:
+
+def _installments_to_pay(loan: Loan, amount: Decimal, order: str) -> list[Installment]:
+    if order != LoanProduct.Allocation.INSTALLMENT_FEES_INTEREST_PRINCIPAL:
+        return list(loan.installments.filter(paid_on__isnull=True).order_by("number"))
+    chosen, covered = [], Decimal("0.00")
+    for installment in _unpaid_installments(loan):
+        chosen.append(installment)
+        covered += installment.unpaid
+        if covered >= amount:
             break
-    return principal_part, interest_part, touched
+    return chosen
 
 
 @transaction.atomic
@@ -325,21 +421,27 @@ def loan_repay(
     idempotency_key: str,
     client_ip: str | None = None,
 ) -> Repayment:
-    """Pay ``amount`` from the borrower's wallet towards an ACTIVE loan.
+    """Pay ``amount`` from the borrower's wallet towards an ACTIVE loan, on the business date.
+
+    The loan is first brought up to the business date (``loan_catch_up``). The amount
+    is split by the product's allocation order (``loans.allocation``), each
+    installment's share recorded. Ledger: wallet debited; loans receivable credited with
+    the principal part, interest income with the interest part, fees receivable with the
+    fee part. At zero outstanding the loan is CLOSED.
 
     Locks: the loan (so concurrent repayments on it run one after another and can never
-    overpay it), then the wallet inside ``ledger_post`` (so the wallet never goes below
-    zero). Ledger: wallet debited; loans receivable credited with the principal part,
-    interest income with the interest part. At zero outstanding the loan is CLOSED.
-
-    Transaction: the caller's when there is one (over HTTP, the idempotency wrapper's,
-    which runs this in a savepoint and stores the answer with it), else its own.
+    overpay it), then the wallet's ledger account inside ``ledger_post`` (so the wallet
+    never goes below zero). Transaction: the caller's when there is one (over HTTP, the
+    idempotency wrapper's, which runs this in a savepoint and stores the answer with
+    it), else its own.
     """
+    today = business_date_get()
     loan = _locked_loan(loan_id, borrower=borrower)
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; repayments are accepted only on ACTIVE loans."
         )
+    loan_catch_up(loan=loan, today=today)
     if amount > loan.outstanding_amount:
         outstanding = format_money(loan.outstanding_amount)
         raise RepaymentError(
@@ -350,13 +452,32 @@ def loan_repay(
                 "outstanding_amount": outstanding,
             },
         )
-    principal_part, interest_part, touched = _allocate(loan, amount)
+    order = _allocation_order(loan)
+    installments = {i.number: i for i in _installments_to_pay(loan, amount, order)}
+    shares = allocate(
+        amount=amount,
+        owed=[
+            Owed(
+                number=i.number,
+                fee=i.fee_due,
+                interest=i.interest - i.interest_paid,
+                principal=i.principal - i.principal_paid,
+            )
+            for i in installments.values()
+        ],
+        order=order,
+    )
+    fee_part = sum((share.fee for share in shares), ZERO)
+    interest_part = sum((share.interest for share in shares), ZERO)
+    principal_part = sum((share.principal for share in shares), ZERO)
 
     legs = [(wallet_account_id(user_id=borrower.pk), -amount)]
     if principal_part:
         legs.append((account_system_id(Account.LOANS_RECEIVABLE), principal_part))
     if interest_part:
         legs.append((account_system_id(Account.INTEREST_INCOME), interest_part))
+    if fee_part:
+        legs.append((account_system_id(Account.FEES_RECEIVABLE), fee_part))
     entry = ledger_post(
         kind=JournalEntry.Kind.EMI_PAYMENT,
         reference=repayment_reference(loan_id=loan.pk, idempotency_key=idempotency_key),
@@ -364,8 +485,20 @@ def loan_repay(
         description=f"Repayment on loan {loan.pk}",
         idempotency_key=idempotency_key,
         created_by=borrower,
+        value_date=today,
     )
-    Installment.objects.bulk_update(touched, ["principal_paid", "interest_paid"])
+    touched = []
+    for share in shares:
+        installment = installments[share.number]
+        installment.fee_paid += share.fee
+        installment.interest_paid += share.interest
+        installment.principal_paid += share.principal
+        if installment.unpaid == 0:
+            installment.paid_on = today
+        touched.append(installment)
+    Installment.objects.bulk_update(
+        touched, ["fee_paid", "interest_paid", "principal_paid", "paid_on"]
+    )
 
     loan.outstanding_amount -= amount
     fully_repaid = loan.outstanding_amount == 0
@@ -373,12 +506,105 @@ def loan_repay(
         loan.close()
         _record_event(loan, Loan.Status.ACTIVE, actor=borrower, client_ip=client_ip)
     loan.save(update_fields=["outstanding_amount", "status", "closed_at", "updated_at"])
-    return Repayment.objects.create(
+    delinquency_refresh(loan_ids=[loan.pk], as_of=today)
+    repayment = Repayment.objects.create(
         loan=loan,
         amount=amount,
         principal_part=principal_part,
         interest_part=interest_part,
+        fee_part=fee_part,
+        value_date=today,
         type=Repayment.Type.FULL if fully_repaid else Repayment.Type.PARTIAL,
         idempotency_key=idempotency_key,
         entry=entry,
+    )
+    RepaymentAllocation.objects.bulk_create(
+        RepaymentAllocation(
+            repayment=repayment,
+            installment=installments[share.number],
+            fee=share.fee,
+            interest=share.interest,
+            principal=share.principal,
+        )
+        for share in shares
+    )
+    return repayment
+
+
+@transaction.atomic
+def loan_fee_waive(
+    *,
+    loan_id: int,
+    installment_number: int,
+    amount: Decimal,
+    reason: str,
+    officer,
+    client_ip: str | None = None,
+) -> FeeWaiver:
+    """Waive all or part of an installment's unpaid late fee, with a reason.
+
+    Ledger: the reverse of the charge for the waived part (fee income debited, fees
+    receivable credited); no income is kept for it. The loan owes that much less and
+    closes if nothing is left. Locks: the loan. Transaction: its own (the API and the
+    console call it directly).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise LoanError(
+            "reason: a waiver needs a reason.",
+            code="waiver_reason_required",
+            extra={"reason": ["A waiver needs a reason."]},
+        )
+    today = business_date_get()
+    loan = _locked_loan(loan_id)
+    if loan.status != Loan.Status.ACTIVE:
+        raise LoanStateError(
+            f"Loan {loan.pk} is {loan.status}; fees are waived only on ACTIVE loans."
+        )
+    loan_catch_up(loan=loan, today=today)
+    installment = loan.installments.filter(number=installment_number).first()
+    if installment is None:
+        raise LoanError(
+            f"installment_number: loan {loan.pk} has no installment {installment_number}.",
+            code="no_such_installment",
+            extra={"installment_number": [f"Loan {loan.pk} has no such installment."]},
+        )
+    if amount > installment.fee_due:
+        due = format_money(installment.fee_due)
+        raise LoanError(
+            f"amount: {format_money(amount)} is more than the unpaid fee {due}.",
+            code="waiver_exceeds_fee",
+            extra={"amount": [f"Ensure this value is at most {due}."], "fee_due": due},
+        )
+    entry = ledger_post(
+        kind=JournalEntry.Kind.FEE_WAIVER,
+        reference=fee_waiver_reference(
+            installment_id=installment.pk, number=installment.waivers.count() + 1
+        ),
+        legs=[
+            (account_system_id(Account.FEE_INCOME), -amount),
+            (account_system_id(Account.FEES_RECEIVABLE), amount),
+        ],
+        description=f"Late fee waived on loan {loan.pk}: {reason}"[:255],
+        created_by=officer,
+        value_date=today,
+    )
+    installment.fee_waived += amount
+    if installment.unpaid == 0:
+        installment.paid_on = today
+    installment.save(update_fields=["fee_waived", "paid_on"])
+    loan.outstanding_amount -= amount
+    if loan.outstanding_amount == 0:
+        loan.close()
+        _record_event(loan, Loan.Status.ACTIVE, actor=officer, reason=reason, client_ip=client_ip)
+    loan.save(update_fields=["outstanding_amount", "status", "closed_at", "updated_at"])
+    delinquency_refresh(loan_ids=[loan.pk], as_of=today)
+    return FeeWaiver.objects.create(
+        installment=installment,
+        amount=amount,
+        reason=reason,
+        officer=officer,
+        value_date=today,
+        entry=entry,
+        client_ip=client_ip,
     )

@@ -1,10 +1,22 @@
 from rest_framework import serializers
 
+from ledger.selectors import business_date_get
 from loans.models import Installment, Loan, Repayment
+from loans.selectors import LoanPosition, loan_positions
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class LoanOutputSerializer(serializers.ModelSerializer):
+    """A loan, and where it stands on the business date (build it with ``loan_output``)."""
+
     user_id = serializers.IntegerField(source="borrower_id")
+    product = serializers.CharField(source="product.code")
+    business_date = serializers.SerializerMethodField()
+    overdue_amount = serializers.SerializerMethodField()
+    fees_due = serializers.SerializerMethodField()
+    next_due_date = serializers.SerializerMethodField()
+    next_due_amount = serializers.SerializerMethodField()
     total_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     approved_by = serializers.IntegerField(source="approved_by_id", allow_null=True)
     disbursed_by = serializers.IntegerField(source="disbursed_by_id", allow_null=True)
@@ -34,11 +46,60 @@ class LoanOutputSerializer(serializers.ModelSerializer):
             "closed_at",
             "created_at",
             "updated_at",
+            "product",
+            "business_date",
+            "days_past_due",
+            "delinquency_bucket",
+            "overdue_amount",
+            "fees_due",
+            "next_due_date",
+            "next_due_amount",
         ]
+
+    def _position(self, loan) -> LoanPosition:
+        return self.context["positions"].get(loan.pk, LoanPosition())
+
+    def get_business_date(self, loan) -> str:
+        return self.context["business_date"].isoformat()
+
+    @staticmethod
+    def _money(value) -> str:
+        return f"{value:.2f}"
+
+    def get_overdue_amount(self, loan) -> str:
+        return self._money(self._position(loan).overdue_amount)
+
+    def get_fees_due(self, loan) -> str:
+        return self._money(self._position(loan).fees_due)
+
+    def get_next_due_date(self, loan) -> str | None:
+        due = self._position(loan).next_due_date
+        return due.isoformat() if due else None
+
+    def get_next_due_amount(self, loan) -> str | None:
+        amount = self._position(loan).next_due_amount
+        return None if amount is None else self._money(amount)
+
+
+def loan_output(loans, *, many: bool = False) -> dict | list:
+    """Serialize a loan (or loans) with its position on the business date: one query."""
+    today = business_date_get()
+    rows = list(loans) if many else [loans]
+    context = {
+        "business_date": today,
+        "positions": loan_positions(
+            loan_ids=[loan.pk for loan in rows if loan.status == Loan.Status.ACTIVE],
+            as_of=today,
+        ),
+    }
+    return LoanOutputSerializer(rows if many else loans, many=many, context=context).data
 
 
 class InstallmentOutputSerializer(serializers.ModelSerializer):
+    """A schedule row with what was paid, charged and waived, and its status."""
+
     paid = serializers.DecimalField(max_digits=12, decimal_places=2)
+    status = serializers.SerializerMethodField()
 
     class Meta:
         model = Installment
@@ -52,7 +113,18 @@ class InstallmentOutputSerializer(serializers.ModelSerializer):
             "principal_paid",
             "interest_paid",
             "paid",
+            "fee_charged",
+            "fee_paid",
+            "fee_waived",
+            "paid_on",
+            "status",
         ]
+
+    def get_status(self, installment) -> str:
+        """PAID, OVERDUE (due before the business date and not fully paid) or PENDING."""
+        if installment.paid_on is not None:
+            return "PAID"
+        return "OVERDUE" if installment.due_date < self.context["business_date"] else "PENDING"
 
 
 class RepaymentOutputSerializer(serializers.ModelSerializer):
@@ -66,6 +138,8 @@ class RepaymentOutputSerializer(serializers.ModelSerializer):
             "amount",
             "principal_part",
             "interest_part",
+            "fee_part",
+            "value_date",
             "type",
             "status",
             "created_at",

@@ -1,13 +1,14 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower, IsOfficer
 from idempotency.api import IDEMPOTENCY_KEY_HEADER, IdempotentApi
+from ledger.selectors import business_date_get
 from lendingsite.db_router import replica_reads
 from lendingsite.http import client_ip
 from lendingsite.metrics import money_operation
@@ -17,6 +18,7 @@ from loans.api.serializers import (
     InstallmentOutputSerializer,
     LoanOutputSerializer,
     RepaymentOutputSerializer,
+    loan_output,
 )
 from loans.schedule import InterestMethod
 from loans.selectors import (
@@ -26,7 +28,14 @@ from loans.selectors import (
     loan_list_pending,
     repayment_list,
 )
-from loans.services import loan_apply, loan_approve, loan_quote_cached, loan_reject, loan_repay
+from loans.services import (
+    loan_apply,
+    loan_approve,
+    loan_fee_waive,
+    loan_quote_cached,
+    loan_reject,
+    loan_repay,
+)
 
 
 class LoanTermsInputSerializer(JsonTypedSerializer):
@@ -38,7 +47,10 @@ class LoanTermsInputSerializer(JsonTypedSerializer):
         max_digits=5, decimal_places=2, min_value=0, required=False
     )
     interest_method = serializers.ChoiceField(
-        choices=[m.value for m in InterestMethod], default=InterestMethod.REDUCING.value
+        choices=[m.value for m in InterestMethod], required=False
+    )
+    product = serializers.CharField(
+        max_length=32, required=False, help_text="a loan product's code; STANDARD if absent"
     )
 
 
@@ -81,7 +93,7 @@ class LoanApplyApi(APIView):
         loan = loan_apply(
             borrower=request.user, client_ip=client_ip(request), **terms.validated_data
         )
-        return Response(LoanOutputSerializer(loan).data, status=status.HTTP_201_CREATED)
+        return Response(loan_output(loan), status=status.HTTP_201_CREATED)
 
 
 class LoanMyListApi(APIView):
@@ -91,21 +103,23 @@ class LoanMyListApi(APIView):
     @replica_reads()  # a list: may lag, except right after the caller's own write
     def get(self, request):
         loans = loan_list_for_borrower(borrower=request.user)
-        return Response(LoanOutputSerializer(loans, many=True).data)
+        return Response(loan_output(loans, many=True))
 
 
 class LoanDetailApi(APIView):
     @extend_schema(responses={200: LoanOutputSerializer})
     def get(self, request, loan_id: int):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
-        return Response(LoanOutputSerializer(loan).data)
+        return Response(loan_output(loan))
 
 
 class LoanScheduleApi(APIView):
     @extend_schema(responses={200: InstallmentOutputSerializer(many=True)})
     def get(self, request, loan_id: int):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
-        return Response(InstallmentOutputSerializer(installment_list(loan=loan), many=True).data)
+        rows = installment_list(loan=loan)
+        context = {"business_date": business_date_get()}
+        return Response(InstallmentOutputSerializer(rows, many=True, context=context).data)
 
 
 class LoanPendingListApi(APIView):
@@ -114,7 +128,7 @@ class LoanPendingListApi(APIView):
     @extend_schema(responses={200: LoanOutputSerializer(many=True)})
     @replica_reads()  # a work queue: the decision itself re-reads the loan under lock
     def get(self, request):
-        return Response(LoanOutputSerializer(loan_list_pending(), many=True).data)
+        return Response(loan_output(loan_list_pending(), many=True))
 
 
 class LoanDecisionApi(APIView):
@@ -147,7 +161,51 @@ class LoanDecisionApi(APIView):
                 reason=data["rejection_reason"],
                 client_ip=client_ip(request),
             )
-        return Response(LoanOutputSerializer(loan).data)
+        return Response(loan_output(loan))
+
+
+class CanWaiveFees(BasePermission):
+    """Officers holding the ``loans.waive_fee`` permission (the loan officers' group)."""
+
+    message = "Only officers allowed to waive fees can do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user.is_officer and request.user.has_perm("loans.waive_fee"))
+
+
+class LoanFeeWaiveApi(APIView):
+    """An officer waives all or part of an installment's unpaid late fee, with a reason."""
+
+    permission_classes = [IsAuthenticated, IsOfficer, CanWaiveFees]
+    error_statuses = (404, 409)
+
+    class InputSerializer(JsonTypedSerializer):
+        installment_number = serializers.IntegerField(min_value=1, max_value=1200)
+        amount = MoneyField()
+        reason = serializers.CharField(max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        loan_id = serializers.IntegerField(source="installment.loan_id")
+        installment_number = serializers.IntegerField(source="installment.number")
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        reason = serializers.CharField()
+        value_date = serializers.DateField()
+        fee_due = serializers.DecimalField(
+            max_digits=12, decimal_places=2, source="installment.fee_due"
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @money_operation("fee_waiver")
+    def post(self, request, loan_id: int):
+        waiver = self.InputSerializer(data=request.data)
+        waiver.is_valid(raise_exception=True)
+        made = loan_fee_waive(
+            loan_id=loan_id,
+            officer=request.user,
+            client_ip=client_ip(request),
+            **waiver.validated_data,
+        )
+        return Response(self.OutputSerializer(made).data, status=status.HTTP_201_CREATED)
 
 
 class RepaymentCreateApi(IdempotentApi):

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -144,7 +145,8 @@ def test_an_unbalanced_entry_written_with_raw_sql_is_refused_at_commit(wallet):
     ):
         cursor.execute(
             "INSERT INTO ledger_journalentry (kind, reference, description, idempotency_key,"
-            " created_at) VALUES ('DEPOSIT', 'raw', '', '', now()) RETURNING id"
+            " created_at, value_date) VALUES ('DEPOSIT', 'raw', '', '', now(), current_date)"
+            " RETURNING id"
         )
         (entry_id,) = cursor.fetchone()
         cursor.execute(
@@ -159,7 +161,9 @@ def test_an_unbalanced_entry_written_with_raw_sql_is_refused_at_commit(wallet):
 @pytest.mark.django_db
 def test_an_entry_without_postings_is_refused(db):
     with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
-        JournalEntry.objects.create(kind=JournalEntry.Kind.DEPOSIT, reference="empty")
+        JournalEntry.objects.create(
+            kind=JournalEntry.Kind.DEPOSIT, reference="empty", value_date=date(2026, 1, 1)
+        )
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 

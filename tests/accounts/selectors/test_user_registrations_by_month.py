@@ -1,10 +1,14 @@
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_registrations_by_month
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
+
+# Months are calendar months in the site's time zone (TIME_ZONE).
+LOCAL = timezone.get_default_timezone()
 
 
 def _joined(user: User, when: datetime) -> None:
@@ -14,14 +18,14 @@ def _joined(user: User, when: datetime) -> None:
 @pytest.mark.django_db
 def test_counts_borrowers_per_month_with_zero_for_empty_months():
     for when in [
-        datetime(2026, 1, 1, 0, 0, tzinfo=UTC),  # first instant of January
-        datetime(2026, 1, 31, 23, 59, tzinfo=UTC),
-        datetime(2026, 3, 15, 12, 0, tzinfo=UTC),
-        datetime(2025, 10, 31, 23, 59, tzinfo=UTC),  # before the window
-        datetime(2026, 4, 1, 0, 0, tzinfo=UTC),  # after the window
+        datetime(2026, 1, 1, 0, 0, tzinfo=LOCAL),  # first instant of January
+        datetime(2026, 1, 31, 23, 59, tzinfo=LOCAL),
+        datetime(2026, 3, 15, 12, 0, tzinfo=LOCAL),
+        datetime(2025, 10, 31, 23, 59, tzinfo=LOCAL),  # before the window
+        datetime(2026, 4, 1, 0, 0, tzinfo=LOCAL),  # after the window
     ]:
         _joined(BorrowerFactory(), when)
-    _joined(OfficerFactory(), datetime(2026, 3, 2, tzinfo=UTC))  # not a registration
+    _joined(OfficerFactory(), datetime(2026, 3, 2, tzinfo=LOCAL))  # not a registration
 
     counts = user_registrations_by_month(months=5, until=date(2026, 3, 31))
 

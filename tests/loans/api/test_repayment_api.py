@@ -183,12 +183,13 @@ def client_for_token(token):
 def test_a_repayment_needs_only_the_statements_its_locks_and_ledger_require(
     borrower_client, loan, django_assert_max_num_queries
 ):
-    """User, lock key, stored outcome, loan (locked), unpaid installments, wallet (locked),
-    entry, postings, wallet balance, installments, loan, repayment, outcome, plus the
-    savepoints of the idempotency block and the service (and the test's own)."""
+    """User, lock key, stored outcome, business date, loan and product (locked), unpaid
+    installments, wallet (locked), entry, postings, wallet balance, installments, loan,
+    delinquency, repayment, its allocation, outcome, plus the savepoints of the
+    idempotency block and the service (and the test's own)."""
     borrower_client.post(PAY, {"loan_id": loan.pk, "amount": "1.00", "idempotency_key": "warm"})
 
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(22):
         response = borrower_client.post(
             PAY, {"loan_id": loan.pk, "amount": "2.00", "idempotency_key": "measured"}
         )

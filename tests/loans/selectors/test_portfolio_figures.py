@@ -1,13 +1,17 @@
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal as D
 
 import pytest
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from loans.models import Installment, Loan, LoanEvent, Repayment
 from loans.selectors import loan_event_list_recent, loan_flows_by_month, loan_portfolio_summary
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, applied_loan, portfolio, repaid
+
+# Months are calendar months in the site's time zone (TIME_ZONE).
+LOCAL = timezone.get_default_timezone()
 
 
 def _figures_by_status(summary):
@@ -99,15 +103,15 @@ def _repaid_on(repayment: Repayment, when: datetime) -> None:
 def test_flows_total_each_calendar_month_with_zero_for_empty_months(django_assert_num_queries):
     officer = OfficerFactory()
     january = active_loan(BorrowerFactory(), officer, principal="10000.00")
-    _disbursed_on(january, datetime(2026, 1, 1, 0, 0, tzinfo=UTC))  # first instant
+    _disbursed_on(january, datetime(2026, 1, 1, 0, 0, tzinfo=LOCAL))  # first instant
     march = active_loan(BorrowerFactory(), officer, principal="20000.00")
-    _disbursed_on(march, datetime(2026, 3, 31, 23, 59, tzinfo=UTC))  # last minute
+    _disbursed_on(march, datetime(2026, 3, 31, 23, 59, tzinfo=LOCAL))  # last minute
     before = active_loan(BorrowerFactory(), officer, principal="40000.00")
-    _disbursed_on(before, datetime(2025, 10, 31, 23, 59, tzinfo=UTC))  # before the window
-    _repaid_on(repaid(january, "150.00", "a"), datetime(2026, 2, 10, tzinfo=UTC))
-    _repaid_on(repaid(january, "150.00", "b"), datetime(2026, 3, 10, tzinfo=UTC))
-    _repaid_on(repaid(march, "300.00", "c"), datetime(2026, 3, 11, tzinfo=UTC))
-    _repaid_on(repaid(march, "1.00", "d"), datetime(2026, 4, 1, tzinfo=UTC))  # after it
+    _disbursed_on(before, datetime(2025, 10, 31, 23, 59, tzinfo=LOCAL))  # before the window
+    _repaid_on(repaid(january, "150.00", "a"), datetime(2026, 2, 10, tzinfo=LOCAL))
+    _repaid_on(repaid(january, "150.00", "b"), datetime(2026, 3, 10, tzinfo=LOCAL))
+    _repaid_on(repaid(march, "300.00", "c"), datetime(2026, 3, 11, tzinfo=LOCAL))
+    _repaid_on(repaid(march, "1.00", "d"), datetime(2026, 4, 1, tzinfo=LOCAL))  # after it
     applied_loan(BorrowerFactory())  # never disbursed
 
     with django_assert_num_queries(2):

@@ -1,0 +1,351 @@
+"""The close of business: what the end of a business day does to every active loan.
+
+Closing day D for a loan, as of the next business date D + 1:
+
+1. **Late fees.** Each installment still unpaid at the end of D, more than the
+   product's grace days past due on D + 1, and without a fee yet, is charged one late
+   fee: the product's flat amount, or its percentage of the installment's unpaid amount
+   (half-up to the cent) kept between its minimum and maximum. The fee is posted to the
+   ledger (fees receivable ↔ fee income, reference ``fee:<installment>``) and added to
+   what the loan owes.
+2. **Delinquency.** The loan's days past due become D + 1 - the due date of its oldest
+   installment not fully paid (fees included) and due before D + 1, or 0; its bucket is
+   the product's bucket for that many days. A change of bucket is recorded
+   (``DelinquencyChange``).
+3. The loan records D as closed (``Loan.closed_through``).
+
+Everything here is set-based: a handful of statements for a chunk of loans, whatever
+its size (raw SQL, kept in this one module; the ORM is the default elsewhere). The
+same statements close one loan when a payment finds it behind the business date
+(``loan_catch_up``), and refresh one loan's delinquency after a payment or a waiver
+(``delinquency_refresh``), so the rules exist once.
+
+Safety: the caller holds the loans' row locks (``loans_lock_for_close``), and a loan is
+closed for D only while ``closed_through = D - 1``; re-running a day, or two processes
+closing it at once, finds nothing left to do. The UNIQUE journal reference stops a
+second fee even if that reasoning were ever wrong.
+"""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from ledger.models import Account, JournalEntry
+from ledger.references import late_fee_reference
+from ledger.selectors import account_system_id, business_date_get
+from ledger.services import EntryToPost, business_date_advance, ledger_post_many
+
+ONE_DAY = timedelta(days=1)
+
+LOCK_SQL = """
+    SELECT id, closed_through FROM loans_loan
+    WHERE id = ANY(%(ids)s) AND status = 'ACTIVE' AND closed_through < %(day)s
+    ORDER BY id
+    FOR NO KEY UPDATE
+"""
+
+CHARGE_FEES_SQL = """
+    WITH due AS (
+        SELECT i.id, i.loan_id, p.late_fee_kind, p.late_fee_value, p.late_fee_min,
+               p.late_fee_max,
+               (i.principal - i.principal_paid) + (i.interest - i.interest_paid) AS unpaid
+        FROM loans_installment i
+        JOIN loans_loan l ON l.id = i.loan_id
+        JOIN loans_loanproduct p ON p.id = l.product_id
+        WHERE i.loan_id = ANY(%(ids)s)
+          AND i.paid_on IS NULL
+          AND i.fee_charged_on IS NULL
+          AND %(as_of)s - i.due_date > p.grace_days
+    ), priced AS (
+        SELECT id, loan_id,
+               CASE WHEN late_fee_kind = 'FLAT' THEN late_fee_value
+                    ELSE least(
+                        greatest(round(unpaid * late_fee_value / 100, 2),
+                                 coalesce(late_fee_min, 0)),
+                        coalesce(late_fee_max, 'Infinity'::numeric))
+               END AS fee
+        FROM due
+    )
+    UPDATE loans_installment i
+    SET fee_charged = priced.fee, fee_charged_on = %(day)s
+    FROM priced
+    WHERE priced.id = i.id AND priced.fee > 0
+    RETURNING i.id, i.loan_id, i.fee_charged
+"""
+
+ADD_FEES_SQL = """
+    UPDATE loans_loan l SET outstanding_amount = l.outstanding_amount + f.total
+    FROM (SELECT unnest(%(loan_ids)s::bigint[]) AS loan_id,
+                 unnest(%(amounts)s::numeric[]) AS total) f
+    WHERE l.id = f.loan_id
+"""
+
+# Days past due and bucket as of %(as_of)s; %(closed)s is the day closed, or NULL.
+DELINQUENCY_SQL = """
+    WITH oldest AS (
+        SELECT loan_id, min(due_date) AS due_date
+        FROM loans_installment
+        WHERE loan_id = ANY(%(ids)s) AND paid_on IS NULL AND due_date < %(as_of)s
+        GROUP BY loan_id
+    ), computed AS (
+        SELECT l.id, l.delinquency_bucket AS old_bucket, l.days_past_due AS old_days,
+               coalesce(%(as_of)s - o.due_date, 0) AS days, p.buckets
+        FROM loans_loan l
+        JOIN loans_loanproduct p ON p.id = l.product_id
+        LEFT JOIN oldest o ON o.loan_id = l.id
+        WHERE l.id = ANY(%(ids)s)
+    ), bucketed AS (
+        SELECT c.id, c.old_bucket, c.old_days, c.days,
+               (SELECT b ->> 0 FROM jsonb_array_elements(c.buckets) AS b
+                WHERE (b ->> 1)::int <= c.days
+                ORDER BY (b ->> 1)::int DESC LIMIT 1) AS bucket
+        FROM computed c
+    ), updated AS (
+        UPDATE loans_loan l
+        SET days_past_due = b.days, delinquency_bucket = b.bucket,
+            closed_through = coalesce(%(closed)s, l.closed_through)
+        FROM bucketed b
+        WHERE l.id = b.id
+        RETURNING l.id, b.old_bucket, b.bucket, b.old_days, b.days
+    ), changes AS (
+        INSERT INTO loans_delinquencychange
+            (loan_id, "on", from_bucket, to_bucket, days_past_due, created_at)
+        SELECT id, %(as_of)s, old_bucket, bucket, days, now()
+        FROM updated WHERE old_bucket <> bucket
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM changes),
+           (SELECT count(*) FROM updated WHERE old_days = 0 AND days > 0)
+"""
+
+
+@dataclass
+class DayResult:
+    """What closing a day did to a set of loans."""
+
+    loans_closed: int = 0
+    fees_charged: int = 0
+    fees_amount: Decimal = Decimal("0.00")
+    newly_overdue: int = 0
+    bucket_changes: int = 0
+
+    def add(self, other: "DayResult") -> None:
+        self.loans_closed += other.loans_closed
+        self.fees_charged += other.fees_charged
+        self.fees_amount += other.fees_amount
+        self.newly_overdue += other.newly_overdue
+        self.bucket_changes += other.bucket_changes
+
+
+def loans_lock_for_close(*, loan_ids: Sequence[int], day: date) -> dict[int, date]:
+    """Lock, in id order, the active loans among ``loan_ids`` not yet closed for ``day``.
+
+    Returns {loan id: last day closed}. Runs in the caller's transaction; a loan another
+    process is closing is waited for, then skipped if that process closed the day.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_SQL, {"ids": list(loan_ids), "day": day})
+        return dict(cursor.fetchall())
+
+
+def delinquency_refresh(*, loan_ids: Sequence[int], as_of: date, closed: date | None = None):
+    """Set the loans' days past due and bucket as of ``as_of``; record bucket changes.
+
+    Returns (bucket changes, loans newly overdue). With ``closed``, also records that
+    day as closed for them.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(DELINQUENCY_SQL, {"ids": list(loan_ids), "as_of": as_of, "closed": closed})
+        changes, newly_overdue = cursor.fetchone()
+    return changes, newly_overdue
+
+
+def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
+    """Close ``day`` for loans locked by the caller and closed through the day before."""
+    as_of = day + ONE_DAY
+    with connection.cursor() as cursor:
+        cursor.execute(CHARGE_FEES_SQL, {"ids": loan_ids, "as_of": as_of, "day": day})
+        fees = cursor.fetchall()
+    result = DayResult(loans_closed=len(loan_ids), fees_charged=len(fees))
+    if fees:
+        receivable = account_system_id(Account.FEES_RECEIVABLE)
+        income = account_system_id(Account.FEE_INCOME)
+        ledger_post_many(
+            entries=[
+                EntryToPost(
+                    kind=JournalEntry.Kind.FEE_CHARGE,
+                    reference=late_fee_reference(installment_id=installment_id),
+                    legs=[(receivable, -amount), (income, amount)],
+                    description=f"Late fee on loan {loan_id}",
+                )
+                for installment_id, loan_id, amount in fees
+            ],
+            value_date=day,
+        )
+        per_loan: dict[int, Decimal] = {}
+        for _, loan_id, amount in fees:
+            per_loan[loan_id] = per_loan.get(loan_id, Decimal("0.00")) + amount
+        result.fees_amount = sum(per_loan.values(), Decimal("0.00"))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                ADD_FEES_SQL,
+                {"loan_ids": list(per_loan), "amounts": [str(a) for a in per_loan.values()]},
+            )
+    result.bucket_changes, result.newly_overdue = delinquency_refresh(
+        loan_ids=loan_ids, as_of=as_of, closed=day
+    )
+    return result
+
+
+def loans_close_through(*, closed_through: dict[int, date], day: date) -> DayResult:
+    """Close every day up to ``day`` for locked loans (``loans_lock_for_close``'s answer).
+
+    Loans are closed a day at a time, those at the same point together, so a loan that
+    fell behind (a failure on an earlier run) catches up day by day, with its fees and
+    buckets exactly as if it had never been late.
+    """
+    total = DayResult()
+    pending = dict(closed_through)
+    while pending:
+        earliest = min(pending.values())
+        step = earliest + ONE_DAY
+        ids = sorted(loan_id for loan_id, closed in pending.items() if closed == earliest)
+        total.add(_close_one_day(ids, step))
+        for loan_id in ids:
+            if step >= day:
+                del pending[loan_id]
+            else:
+                pending[loan_id] = step
+    return total
+
+
+# --- The run: days, chunks, partitions, failures -------------------------------------
+
+CHUNK_SIZE = 2000
+WAIT_SECONDS = 0.5
+
+CHUNK_SQL = """
+    SELECT id FROM loans_loan
+    WHERE status = 'ACTIVE' AND id > %(after)s AND id <= %(high)s AND closed_through < %(day)s
+    ORDER BY id LIMIT %(size)s
+"""
+
+BEHIND_SQL = """
+    SELECT count(*) FROM loans_loan l
+    WHERE l.status = 'ACTIVE' AND l.closed_through < %(day)s AND l.id >= %(low)s
+      AND l.id <= %(high)s
+      AND NOT EXISTS (SELECT 1 FROM loans_closefailure f WHERE f.loan_id = l.id AND f.day = %(day)s)
+"""
+
+
+@dataclass
+class Failure:
+    loan_id: int
+    day: date
+    error: str
+
+
+@dataclass
+class CloseReport:
+    """What a run of ``business_days_close`` did."""
+
+    days: list[date]
+    totals: DayResult
+    failures: list[Failure]
+
+
+def _id_range(partition: tuple[int, int]) -> tuple[int, int]:
+    """The loan ids of part K of N: an equal share of the active loans' id range."""
+    part, parts = partition
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM loans_loan")
+        low, high = cursor.fetchone()
+    span = high - low + 1
+    return low + span * (part - 1) // parts, low + span * part // parts - 1
+
+
+def _close_chunk(loan_ids: list[int], day: date) -> DayResult:
+    with transaction.atomic():
+        return loans_close_through(
+            closed_through=loans_lock_for_close(loan_ids=loan_ids, day=day), day=day
+        )
+
+
+def _record_failure(loan_id: int, day: date, error: Exception) -> Failure:
+    text = f"{type(error).__name__}: {error}"[:2000]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO loans_closefailure (loan_id, day, error, created_at) "
+            "VALUES (%s, %s, %s, now()) "
+            "ON CONFLICT (loan_id, day) DO UPDATE SET error = EXCLUDED.error, created_at = now()",
+            [loan_id, day, text],
+        )
+    return Failure(loan_id, day, text)
+
+
+def _close_partition(day, low, high, chunk_size, report, progress) -> None:
+    after = low - 1
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                CHUNK_SQL, {"after": after, "high": high, "day": day, "size": chunk_size}
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return
+        after = ids[-1]
+        try:
+            report.totals.add(_close_chunk(ids, day))
+        except Exception:  # one bad loan must not stop the others: each alone, once more
+            for loan_id in ids:
+                try:
+                    report.totals.add(_close_chunk([loan_id], day))
+                except Exception as exc:  # recorded, reported, retried next run
+                    report.failures.append(_record_failure(loan_id, day, exc))
+        if progress:
+            progress(day, len(ids))
+
+
+def _day_is_closed_everywhere(day: date) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(BEHIND_SQL, {"day": day, "low": 0, "high": 2**63 - 1})
+        return cursor.fetchone()[0] == 0
+
+
+def business_days_close(
+    *,
+    through: date,
+    partition: tuple[int, int] = (1, 1),
+    chunk_size: int = CHUNK_SIZE,
+    progress=None,
+    wait_for_others=None,
+) -> CloseReport:
+    """Close every open business day up to ``through``, one after another.
+
+    Each day: the active loans of this partition not yet closed for it, in chunks of
+    ``chunk_size`` ids, one transaction per chunk with its loans locked in id order. A
+    chunk that fails is retried loan by loan; a loan that fails alone is recorded
+    (``CloseFailure``) and skipped. When no loan is left to close for the day (failures
+    aside), the business date moves to the next day; a worker whose part is done waits
+    for the others' (``wait_for_others`` is told, once per day). Never in a transaction
+    of the caller's: each chunk commits on its own.
+    """
+    report = CloseReport(days=[], totals=DayResult(), failures=[])
+    low, high = _id_range(partition)
+    while (day := business_date_get()) <= through:
+        _close_partition(day, low, high, chunk_size, report, progress)
+        told = False
+        while business_date_get() == day:
+            if _day_is_closed_everywhere(day):
+                business_date_advance(closed=day)
+            else:
+                if wait_for_others and not told:
+                    wait_for_others(day)
+                    told = True
+                time.sleep(WAIT_SECONDS)
+        report.days.append(day)
+    return report
