@@ -1,8 +1,33 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 
+from accounts.emails import email_clean
 from accounts.models import User
 from accounts.services import user_create, user_role_change
+
+
+class _NormalEmail:
+    """The address in its one normal form (``accounts.emails``), checked before saving."""
+
+    def clean_email(self):
+        try:
+            return email_clean(self.cleaned_data["email"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["email"]) from exc
+
+
+class UserAddForm(_NormalEmail, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ["email", "name", "role"]
+
+
+class UserEditForm(_NormalEmail, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
 
 
 @admin.register(User)
@@ -13,6 +38,8 @@ class UserAdmin(DjangoUserAdmin):
     ``user_role_change`` keeps the staff flags and the group in step with the role.
     """
 
+    add_form = UserAddForm
+    form = UserEditForm
     ordering = ["email"]
     list_display = ["email", "name", "role", "is_active", "date_joined"]
     list_filter = ["role", "is_active"]

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.http import JsonResponse
 
+from accounts.emails import email_normalize
+
 
 def lockout_response(request, original_response=None, credentials=None, *args, **kwargs):
     """Answer a locked-out login (too many failures for an email or an IP) with JSON 429."""
@@ -24,4 +26,4 @@ def login_username(request, credentials=None) -> str | None:
     if username is None:
         data = getattr(request, "data", None) or request.POST
         username = data.get("email") or data.get("username")
-    return username.strip().lower() if isinstance(username, str) else None
+    return email_normalize(username) if isinstance(username, str) else None

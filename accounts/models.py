@@ -8,7 +8,10 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)
+        """The user whose address has this normal form (``accounts.emails``): one at most."""
+        from accounts.emails import email_normalize
+
+        return self.get(email=email_normalize(username))
 
     def create_user(self, email, password=None, **extra_fields):
         from accounts.services import user_create

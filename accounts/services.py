@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.emails import email_clean
 from accounts.exceptions import EmailTakenError
 from accounts.models import User
 from accounts.signals import user_created
@@ -84,10 +85,6 @@ def _officer_group() -> Group:
     return group or officer_group_sync()
 
 
-def _normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def _role_flags(role: str) -> dict[str, bool]:
     """What a role implies: officers and admins are staff, admins are superusers."""
     if role not in User.Role.values:
@@ -120,7 +117,7 @@ def user_create(
     case-insensitive unique index, so two simultaneous requests cannot both succeed).
     """
     user = User(
-        email=_normalize_email(email),
+        email=email_clean(email),
         name=name.strip(),
         role=role,
         **_role_flags(role),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.emails import email_normalize
 from accounts.models import User
 from accounts.services import user_create
 from loans.models import Loan
@@ -39,7 +40,7 @@ class Command(BaseCommand):
 
     def _user(self, credentials, role):
         email, password, name = credentials
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.filter(email=email_normalize(email)).first()
         if user is None:
             # Demo passwords are deliberately simple, so validation is skipped here.
             user = user_create(email=email, password=password, name=name, role=role)

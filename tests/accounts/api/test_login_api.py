@@ -143,3 +143,33 @@ def test_bcrypt_hash_from_previous_system_verifies_and_is_upgraded_to_argon2(api
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.password.startswith("argon2$argon2id$")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("attempt", "status"), [("right", 200), ("wrong", 401)])
+def test_a_legacy_bcrypt_login_longer_than_72_bytes_is_answered_not_a_500(
+    api_client, attempt, status
+):
+    """The previous system's bcrypt hashed the first 72 bytes of longer passwords; bcrypt 5
+    refuses them outright. Such a login is checked as the old system checked it."""
+    long_password = "correct horse battery staple " * 4  # 116 bytes
+    user = BorrowerFactory()
+    legacy = bcrypt.hashpw(long_password.encode()[:72], bcrypt.gensalt(rounds=4)).decode()
+    User.objects.filter(pk=user.pk).update(password=f"bcrypt${legacy}")
+    sent = long_password if attempt == "right" else "x" * 100
+
+    response = api_client.post(URL, {"email": user.email, "password": sent}, format="json")
+
+    assert response.status_code == status
+
+
+@pytest.mark.django_db
+def test_a_legacy_bcrypt_password_cut_inside_a_character_still_verifies(api_client):
+    long_password = "a" * 71 + "\u00e9" * 10  # the 72nd byte is the first half of an é
+    user = BorrowerFactory()
+    legacy = bcrypt.hashpw(long_password.encode()[:72], bcrypt.gensalt(rounds=4)).decode()
+    User.objects.filter(pk=user.pk).update(password=f"bcrypt${legacy}")
+
+    response = api_client.post(URL, {"email": user.email, "password": long_password}, format="json")
+
+    assert response.status_code == 200
