@@ -30,3 +30,10 @@ class SameOfficerError(ConflictError):
 
 class RepaymentError(LoanError):
     """Raised when a repayment amount is not acceptable for the loan."""
+
+
+class DecisionForbiddenError(LoanError):
+    """Raised when an officer may not take this decision: no permission, or their own loan."""
+
+    status_code = 403
+    default_code = "forbidden"

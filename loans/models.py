@@ -285,6 +285,14 @@ class Loan(FSMModelMixin, models.Model):
                 condition=~Q(status="REJECTED") | ~Q(rejection_reason=""),
                 name="loans_loan_rejection_has_reason",
             ),
+            # An officer never decides on their own loan (a staff member who borrows).
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{officer}__isnull": True}) | ~Q(**{officer: F("borrower")}),
+                    name=f"loans_loan_not_own_{officer}",
+                )
+                for officer in ("approved_by", "disbursed_by", "rejected_by")
+            ),
             models.CheckConstraint(
                 condition=Q(disbursed_by__isnull=True)
                 | Q(approved_by__isnull=True)

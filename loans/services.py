@@ -28,6 +28,7 @@ from loans.allocation import Owed, allocate
 from loans.close_of_business import ONE_DAY, delinquency_refresh, loans_close_through
 from loans.exceptions import (
     REASON_REQUIRED,
+    DecisionForbiddenError,
     EligibilityError,
     LoanError,
     LoanNotFoundError,
@@ -254,6 +255,19 @@ def loan_apply(
     return loan
 
 
+def _check_may_decide(loan: Loan, officer, permission: str) -> None:
+    """Refuse a decision the officer may not take, whichever surface asks for it."""
+    if officer.pk == loan.borrower_id:
+        raise DecisionForbiddenError(
+            "An officer cannot decide on their own loan: another officer must.",
+            code="own_loan",
+        )
+    if not officer.has_perm(permission):
+        raise DecisionForbiddenError(
+            f"This officer is not allowed to take this decision ({permission})."
+        )
+
+
 def _locked_loan(loan_id: int, **filters) -> Loan:
     try:
         return loan_qs_select_for_update().get(pk=loan_id, **filters)
@@ -275,6 +289,7 @@ def loan_approve(*, loan_id: int, officer, client_ip: str | None = None) -> Loan
     (the API and the console call it directly).
     """
     loan = _locked_loan(loan_id)
+    _check_may_decide(loan, officer, "loans.approve_loan")
     if loan.status == Loan.Status.APPLIED:
         wallet_qs_select_for_update().get(user_id=loan.borrower_id)
         _check_open_loan_limit(
@@ -350,6 +365,7 @@ def loan_reject(*, loan_id: int, officer, reason: str, client_ip: str | None = N
             extra={"rejection_reason": ["A rejection needs a reason."]},
         )
     loan = _locked_loan(loan_id)
+    _check_may_decide(loan, officer, "loans.reject_loan")
     if loan.status != Loan.Status.APPLIED:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; only APPLIED loans can be rejected."
