@@ -1,29 +1,20 @@
-from django.conf import settings
 from django.http import JsonResponse
 
-from accounts.emails import email_normalize
+from accounts.login_throttle import Refusal
 
 
-def lockout_response(request, original_response=None, credentials=None, *args, **kwargs):
-    """Answer a locked-out login (too many failures for an email or an IP) with JSON 429."""
-    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+def lockout_response(refusal: Refusal) -> JsonResponse:
+    """Answer a login refused by the failed-login limits with JSON 429 and Retry-After."""
     response = JsonResponse(
         {
-            "detail": "Too many failed login attempts. Try again later.",
+            "detail": (
+                f"Too many failed login attempts for {refusal.reason}. "
+                f"Try again in {refusal.retry_after} seconds."
+            ),
             "code": "throttled",
-            "retry_after": seconds,
+            "retry_after": refusal.retry_after,
         },
         status=429,
     )
-    response["Retry-After"] = str(seconds)
+    response["Retry-After"] = str(refusal.retry_after)
     return response
-
-
-def login_username(request, credentials=None) -> str | None:
-    """The login (email) that failed attempts are counted against, whatever its case."""
-    credentials = credentials or {}
-    username = credentials.get("email") or credentials.get("username")
-    if username is None:
-        data = getattr(request, "data", None) or request.POST
-        username = data.get("email") or data.get("username")
-    return email_normalize(username) if isinstance(username, str) else None

@@ -74,3 +74,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_officer(self) -> bool:
         return self.role in self.STAFF_ROLES
+
+
+class LoginFailureCounter(models.Model):
+    """Failed logins of one pair, address or account in its current window.
+
+    Written only by ``accounts.login_throttle`` (one upsert per key and failure); rows of
+    windows that ended are ignored and may be deleted at any time.
+    """
+
+    key = models.CharField(max_length=400, unique=True)
+    failures = models.PositiveIntegerField()
+    window_started_at = models.DateTimeField()
+    last_failure_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.key}: {self.failures}"

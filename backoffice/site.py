@@ -3,6 +3,7 @@ from functools import partial
 from django.contrib import admin
 from django.urls import path
 
+from accounts.forms import StaffLoginForm
 from backoffice.dashboard import dashboard_view
 
 
@@ -17,6 +18,7 @@ class LendingAdminSite(admin.AdminSite):
     site_title = "Lending back office"
     index_title = "Back office"
     site_url = None  # no public web site: borrowers use the API
+    login_form = StaffLoginForm  # the failed-login limits, with a message that says so
 
     def get_urls(self):
         dashboard = self.admin_view(partial(dashboard_view, site=self))

@@ -3,7 +3,8 @@
 nginx overwrites ``X-Real-IP`` with the address it accepted the connection from. That
 header is believed only when the request comes from one of ``TRUSTED_PROXIES``; from
 anyone else it could be forged, so ``REMOTE_ADDR`` is used. Failed-login lockout
-(django-axes), throttling and read-your-writes pinning all count per this address.
+(``accounts.login_throttle``), throttling and read-your-writes pinning all count per
+this address.
 """
 
 import ipaddress
@@ -39,7 +40,7 @@ def is_trusted_proxy(address: str) -> bool:
 def client_ip(request) -> str | None:
     """The address of the client that sent ``request``, seen through a trusted proxy.
 
-    Also ``AXES_CLIENT_IP_CALLABLE``; audit rows and throttles record the same address.
+    The failed-login limits, audit rows and throttles record the same address.
     """
     remote = request.META.get("REMOTE_ADDR", "")
     if is_trusted_proxy(remote):

@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
     "django_guid",
     "django_prometheus",
     # The project's apps, lowest layer first (docs/ARCHITECTURE.md).
@@ -65,7 +64,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
     "lendingsite.replica_pinning.ReplicaPinningMiddleware",
     "lendingsite.exception_handlers.DatabaseUnavailableMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -191,8 +189,8 @@ if SENTRY_DSN:
 # --- Authentication ------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Email and password within the failed-login limits (accounts/login_throttle.py).
+    "accounts.backends.ThrottledModelBackend",
 ]
 # Argon2id for new hashes; bcrypt (the previous system's scheme) still verifies and is
 # upgraded to Argon2id on the next successful login.
@@ -209,17 +207,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Failed logins: after LOGIN_FAILURE_LIMIT failures for one email or one client IP,
-# further attempts answer 429 for LOGIN_LOCKOUT_MINUTES.
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
-# Behind nginx, the client is the X-Real-IP it sets (believed only from TRUSTED_PROXIES).
-AXES_CLIENT_IP_CALLABLE = "lendingsite.http.client_ip"
+# Failed logins (accounts/login_throttle.py): an (account, address) pair stops after
+# LOGIN_FAILURE_LIMIT failures, an address after LOGIN_ADDRESS_FAILURE_LIMIT across
+# accounts, within LOGIN_LOCKOUT_MINUTES; an account failing from anywhere is slowed down
+# (1, 2, 4 … seconds, at most LOGIN_SLOWDOWN_MAX_SECONDS), never locked.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_SLOWDOWN_MAX_SECONDS = env.int("LOGIN_SLOWDOWN_MAX_SECONDS", default=60)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -360,7 +355,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        "axes": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
         "django_guid": {"level": "WARNING"},
         # Every request is logged once by lendingsite.access; Django's own line would repeat it.

@@ -67,12 +67,12 @@ class LoginApi(APIView):
             username=serializer.validated_data["login"],
             password=serializer.validated_data["password"],
         )
-        if getattr(django_request, "axes_locked_out", False):
-            return lockout_response(django_request)
+        refusal = getattr(django_request, "login_refusal", None)
+        if refusal is not None:
+            return lockout_response(refusal)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Incorrect email or password.")
-        # Tokens replace a session, so announce the login ourselves: last_login is
-        # recorded and the failed-attempt counters are reset.
+        # Tokens replace a session, so announce the login ourselves (last_login).
         user_logged_in.send(sender=type(user), request=django_request, user=user)
         return _token_response(user)
 

@@ -54,7 +54,7 @@ def test_signed_in_users_are_limited_each_on_their_own(low_limits):
 @pytest.mark.django_db
 def test_forged_address_headers_do_not_dodge_the_login_lockout(api_client, settings):
     settings.TRUSTED_PROXIES = []
-    settings.AXES_FAILURE_LIMIT = 3
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3
     for n in range(3):
         api_client.post(
             "/api/auth/login", {"email": f"nobody{n}@example.com", "password": "x"}, **_forged(n)
