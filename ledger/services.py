@@ -180,6 +180,16 @@ def ledger_reverse(*, entry_id: int, reason: str, created_by=None) -> JournalEnt
     )
 
 
+def business_date_start(*, day: date) -> bool:
+    """Set the first business date of a new platform; False if it already has one.
+
+    For demonstrations and migrations from another system: trading starts on ``day``
+    (which may be in the past) and the close of business brings it up to today.
+    """
+    _, created = BusinessDate.objects.get_or_create(pk=1, defaults={"date": day})
+    return created
+
+
 def business_date_advance(*, closed: date) -> bool:
     """Move the business date from ``closed`` to the next day; False if it was not there.
 
