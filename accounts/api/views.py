@@ -98,7 +98,11 @@ class RefreshApi(APIView):
         user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise exceptions.AuthenticationFailed("Refresh token is invalid or expired.")
-        old.blacklist()  # rotation: a refresh token is good for one use
+        # Rotation: a refresh token is good for one use. Of requests spending it at the
+        # same moment, only the one whose blacklist row is created wins (UNIQUE token).
+        _, spent_here = old.blacklist()
+        if not spent_here:
+            raise exceptions.AuthenticationFailed("Refresh token is invalid or expired.")
         return _token_response(user)
 
 

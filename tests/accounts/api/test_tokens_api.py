@@ -159,3 +159,18 @@ def test_logout_refuses_someone_elses_refresh_token(borrower, officer):
 
 def test_signing_algorithm_is_pinned():
     assert settings.SIMPLE_JWT["ALGORITHM"] == "HS256"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_refresh_token_refreshed_concurrently_succeeds_once():
+    from tests.accounts.factories import BorrowerFactory
+    from tests.concurrency import run_concurrently
+
+    refresh = token_pair_for(BorrowerFactory())["refresh_token"]
+
+    def refresh_once():
+        return APIClient().post("/api/auth/refresh", {"refresh_token": refresh}, format="json")
+
+    statuses = sorted(r.status_code for r in run_concurrently([refresh_once] * 8))
+
+    assert statuses == [200] + [401] * 7
