@@ -225,6 +225,8 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Access tokens are checked against the logout denylist (accounts/tokens.py).
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.RevocableAccessToken",),
 }
 
 # --- API -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.api.serializers import TokenOutputSerializer, UserOutputSerializer
 from accounts.lockout import lockout_response
 from accounts.services import user_register
-from accounts.tokens import token_pair_for
+from accounts.tokens import access_token_revoke, token_pair_for
 from lendingsite.parsers import JSONParser
 from lendingsite.serializers import JsonTypedSerializer
 
@@ -123,6 +123,7 @@ class LogoutApi(APIView):
         if str(token.get("user_id")) != str(request.user.pk):
             raise exceptions.ValidationError({"refresh_token": ["Token belongs to another user."]})
         token.blacklist()
+        access_token_revoke(request.auth)  # the access token in hand dies with the session
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -174,3 +174,19 @@ def test_one_refresh_token_refreshed_concurrently_succeeds_once():
     statuses = sorted(r.status_code for r in run_concurrently([refresh_once] * 8))
 
     assert statuses == [200] + [401] * 7
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [ME, "/api/wallet/balance"])
+def test_logout_also_revokes_the_access_token(path):
+    from tests.accounts.factories import BorrowerFactory
+
+    pair = token_pair_for(BorrowerFactory())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}")
+    assert client.get(path).status_code == 200
+
+    logout = client.post("/api/auth/logout", {"refresh_token": pair["refresh_token"]})
+
+    assert logout.status_code == 204
+    assert client.get(path).status_code == 401
