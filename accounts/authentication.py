@@ -8,11 +8,13 @@ paths that query is as expensive as the work itself, so a view may opt in to
     class WalletBalanceApi(APIView):
         authentication_classes = [JWTClaimsAuthentication]
 
-Trade-off (docs/BENCHMARKS.md): on such a view, deactivating a user or changing their
-role takes effect when their access token expires (``JWT_ACCESS_MINUTES``, 15 by
-default), not at once. Refreshing is refused at once, so the window never grows.
-Opt in only where acting for that window as the user was when the token was issued
-is harmless (reading one's own data); keep the default where it is not.
+Deactivating a user, changing their password and logging out take effect on such a view
+at once too: every token is checked against the revocations kept in the cache
+(``accounts.tokens.RevocableAccessToken``). What still waits for the token to expire
+(``JWT_ACCESS_MINUTES``, 15 by default) is a change of role, which the claims carry, and
+any revocation while Redis is down. Opt in only where acting for that window as the user
+was when the token was issued is harmless (reading one's own data); keep the default
+where it is not.
 """
 
 from functools import cache

@@ -71,6 +71,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.email
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Remember the credentials as read, so a save can tell that they changed."""
+        user = super().from_db(db, field_names, values)
+        user._credentials_read = (user.__dict__.get("password"), user.__dict__.get("is_active"))
+        return user
+
+    @property
+    def credentials_changed(self) -> bool:
+        """Whether the password or ``is_active`` differ from what was read (else False)."""
+        read = getattr(self, "_credentials_read", None)
+        if read is None or read[0] is None:
+            return False
+        return read != (self.__dict__.get("password"), self.__dict__.get("is_active"))
+
     @property
     def is_officer(self) -> bool:
         return self.role in self.STAFF_ROLES

@@ -12,7 +12,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.api.serializers import TokenOutputSerializer, UserOutputSerializer
 from accounts.lockout import lockout_response
 from accounts.services import user_register
-from accounts.tokens import access_token_revoke, token_pair_for
+from accounts.tokens import (
+    VERSION_CLAIM,
+    access_token_revoke,
+    credentials_version,
+    token_pair_for,
+)
 from lendingsite.parsers import JSONParser
 from lendingsite.serializers import JsonTypedSerializer
 
@@ -96,7 +101,8 @@ class RefreshApi(APIView):
         from accounts.models import User
 
         user = User.objects.filter(pk=user_id, is_active=True).first()
-        if user is None:
+        if user is None or old.get(VERSION_CLAIM) != credentials_version(user):
+            # Gone, deactivated, or its password changed since the token was issued.
             raise exceptions.AuthenticationFailed("Refresh token is invalid or expired.")
         # Rotation: a refresh token is good for one use. Of requests spending it at the
         # same moment, only the one whose blacklist row is created wins (UNIQUE token).

@@ -190,3 +190,93 @@ def test_logout_also_revokes_the_access_token(path):
 
     assert logout.status_code == 204
     assert client.get(path).status_code == 401
+
+
+def _session(user):
+    pair = token_pair_for(user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}")
+    return client, pair["refresh_token"]
+
+
+def _refresh(refresh_token):
+    return APIClient().post("/api/auth/refresh", {"refresh_token": refresh_token}, format="json")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [ME, "/api/wallet/balance", "/api/loans/my-loans"])
+def test_a_password_change_revokes_every_token_of_the_user_at_once(path):
+    from accounts.models import User
+    from tests.accounts.factories import BorrowerFactory
+
+    user = BorrowerFactory()
+    client, refresh = _session(user)
+    assert client.get(path).status_code == 200
+
+    changed = User.objects.get(pk=user.pk)  # any path: here the shell's
+    changed.set_password("a-brand-new-pass-phrase")
+    changed.save()
+
+    assert client.get(path).status_code == 401
+    assert _refresh(refresh).status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [ME, "/api/wallet/balance", "/api/loans/calculate-emi"])
+def test_a_deactivated_user_loses_access_on_every_view_at_once(path):
+    from accounts.models import User
+    from tests.accounts.factories import BorrowerFactory
+
+    user = BorrowerFactory()
+    client, refresh = _session(user)
+
+    deactivated = User.objects.get(pk=user.pk)
+    deactivated.is_active = False
+    deactivated.save()
+
+    if path.endswith("calculate-emi"):
+        response = client.post(path, {"principal_amount": "1000.00", "tenure_months": 6})
+    else:
+        response = client.get(path)
+    assert response.status_code == 401
+    assert _refresh(refresh).status_code == 401
+
+
+@pytest.mark.django_db
+def test_saving_a_user_without_changing_credentials_keeps_the_tokens():
+    from accounts.models import User
+    from tests.accounts.factories import BorrowerFactory
+
+    user = BorrowerFactory()
+    client, refresh = _session(user)
+
+    renamed = User.objects.get(pk=user.pk)
+    renamed.name = "New Name"
+    renamed.save()
+
+    assert client.get(ME).status_code == 200
+    assert _refresh(refresh).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_login_right_after_a_password_change_gives_tokens_that_work():
+    from accounts.models import User
+    from tests.accounts.factories import BorrowerFactory
+
+    user = BorrowerFactory()
+    _session(user)
+    changed = User.objects.get(pk=user.pk)
+    changed.set_password("a-brand-new-pass-phrase")
+    changed.save()
+
+    login = APIClient().post(
+        "/api/auth/login",
+        {"email": user.email, "password": "a-brand-new-pass-phrase"},
+        format="json",
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access_token']}")
+
+    assert client.get(ME).status_code == 200
+    assert client.get("/api/wallet/balance").status_code == 200
+    assert _refresh(login.json()["refresh_token"]).status_code == 200
