@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "lendingsite.observability.AccessLogMiddleware",
+    "lendingsite.middleware.forwarded_proto_from_trusted_proxies",
     "django.middleware.security.SecurityMiddleware",
     "lendingsite.middleware.api_no_store",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -310,6 +311,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are the back office's (the API uses tokens): an officer signs in again after 8 hours.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
