@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost bench-books reliability
+.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost bench-books bench-cob reliability
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -83,3 +83,9 @@ clean:
 # A book of 1,000,000 postings and 100,000 loans: reconcile and the admin list, timed.
 bench-books: $(BIN)/.bench-installed
 	$(BIN)/python -m bench.books
+
+# Closing a business day for 1,000,000 active loans: busy and quiet day, 1 and 2 workers,
+# memory, a profile (about an hour on 2 cores; needs the machine to itself). Knobs are
+# environment variables, e.g. `make bench-cob BENCH_COB_LOANS=20000`; see bench/cob.py.
+bench-cob: install
+	$(BIN)/python -m bench.cob

@@ -57,8 +57,12 @@ CHARGE_FEES_SQL = """
         JOIN loans_loan l ON l.id = i.loan_id
         JOIN loans_loanproduct p ON p.id = l.product_id
         WHERE i.loan_id = ANY(%(ids)s)
+          AND l.id = ANY(%(ids)s)  -- said twice, so no plan reads every loan per chunk
           AND i.paid_on IS NULL
           AND i.fee_charged_on IS NULL
+          -- Implied by the grace (never negative); lets the unpaid index skip what is
+          -- not yet due.
+          AND i.due_date < %(as_of)s
           AND %(as_of)s - i.due_date > p.grace_days
     ), priced AS (
         SELECT id, loan_id,
@@ -109,8 +113,9 @@ DELINQUENCY_SQL = """
         SET days_past_due = b.days, delinquency_bucket = b.bucket,
             closed_through = coalesce(%(closed)s, l.closed_through)
         FROM bucketed b
-        WHERE l.id = b.id
-        RETURNING l.id, b.old_bucket, b.bucket, b.old_days, b.days
+        WHERE l.id = b.id AND l.id = ANY(%(ids)s)  -- as above: the chunk's loans only
+        -- The new row's bucket, not b.bucket: the lookup runs once per loan, not twice.
+        RETURNING l.id, b.old_bucket, l.delinquency_bucket AS bucket, b.old_days, b.days
     ), changes AS (
         INSERT INTO loans_delinquencychange
             (loan_id, "on", from_bucket, to_bucket, days_past_due, created_at)
