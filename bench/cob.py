@@ -32,17 +32,18 @@ independently of the command: the business date moved on, every loan closed, the
 (count and amount), the loans newly overdue, the bucket changes, ``reconcile`` clean.
 
 Then, for scale: the bare write the design needs (lock every loan and move its
-``closed_through``, in the same chunks, as plain SQL), and the busy day again on a copy
-whose ``loans_loan`` allows heap-only updates (``WHATIF_SQL``: not the project's
-schema). Last, a profile on another copy: the time of each statement and commit of the
-command's run, in process, and ``EXPLAIN (ANALYZE, BUFFERS, WAL)`` of one chunk's
+``closed_through``, in the same chunks, as plain SQL), and, on request (``BENCH_COB_WHATIF=1``), the
+busy day again on a copy rebuilt with ``WHATIF_SQL``: the heap-only-update schema that
+migration ``loans.0010`` made the project's own, kept to compare an older book.
+Last, a profile on another copy: the time of each statement and commit of the command's
+run, in process, and ``EXPLAIN (ANALYZE, BUFFERS, WAL)`` of one chunk's
 statements. The block between the ``bench:cob`` markers of docs/BENCHMARKS.md is
 rewritten.
 
 Knobs (environment variables): ``BENCH_COB_LOANS`` (1,000,000), ``BENCH_COB_CHUNK_SIZE``
 (the command's default), ``BENCH_COB_DATABASE`` (prefix of the databases, ``bench_cob``),
-``BENCH_COB_TIMEOUT`` (seconds per command, 3,600), ``BENCH_COB_PROFILE`` and
-``BENCH_COB_WHATIF`` (1; 0 skips them), ``BENCH_COB_KEEP`` (0; 1 keeps the databases),
+``BENCH_COB_TIMEOUT`` (seconds per command, 3,600), ``BENCH_COB_PROFILE`` (1; 0 skips
+it), ``BENCH_COB_WHATIF`` (0; 1 runs it), ``BENCH_COB_KEEP`` (0; 1 keeps the databases),
 ``BENCH_PG_URL``, ``BENCH_DOC``.
 """
 
@@ -810,7 +811,7 @@ class Knobs:
             prefix=e.get("BENCH_COB_DATABASE", "bench_cob"),
             timeout=float(e.get("BENCH_COB_TIMEOUT", 3600)),
             profile=e.get("BENCH_COB_PROFILE", "1") != "0",
-            whatif=e.get("BENCH_COB_WHATIF", "1") != "0",
+            whatif=e.get("BENCH_COB_WHATIF", "0") == "1",
             keep=e.get("BENCH_COB_KEEP", "0") == "1",
         )
 
