@@ -6,9 +6,10 @@ loan row locked — so two officers acting at once get a message, never an error
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,8 +22,10 @@ from django_fsm import TransitionNotAllowed
 from ledger.selectors import entry_list
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
+from lendingsite.readonly_admin import ReadOnlyAdmin
 from loans.exceptions import REASON_REQUIRED, LoanStateError
-from loans.models import Installment, Loan, LoanEvent, Repayment
+from loans.locks import loan_product_qs_lock_against_new_loans
+from loans.models import CloseFailure, Installment, Loan, LoanEvent, LoanProduct, Repayment
 from loans.selectors import PENDING_STATUSES as PENDING
 from loans.services import loan_approve, loan_reject
 from wallets.models import Wallet
@@ -374,3 +377,144 @@ class LoanAdmin(admin.ModelAdmin):
 
     def has_reject_permission(self, request):
         return request.user.has_perm("loans.reject_loan")
+
+
+# --- Loan products -------------------------------------------------------------------
+SERVICING_LOCKED = (
+    "This product has loans, so these rules are fixed: a loan is serviced on the terms it "
+    "was sold on. To sell new terms, add a new product (and untick “is active” here to stop "
+    "selling this one)."
+)
+
+
+class LoanProductForm(forms.ModelForm):
+    """The admin's product form (the admin names the model and the fields)."""
+
+    def clean(self):
+        """Refuse a change of servicing rules if the product has loans (row locked)."""
+        cleaned = super().clean()
+        changed = set(self.changed_data) & set(LoanProduct.SERVICING_FIELDS)
+        if self.instance.pk is not None and changed:
+            # The admin's save runs in this transaction: once the row is locked, no loan
+            # can be sold on the product until the new rules are committed.
+            loan_product_qs_lock_against_new_loans().filter(pk=self.instance.pk).first()
+            if Loan.objects.filter(product_id=self.instance.pk).exists():
+                raise forms.ValidationError(SERVICING_LOCKED)
+        return cleaned
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(admin.ModelAdmin):
+    """Administrators add and edit products; officers may look (``view_loanproduct``)."""
+
+    form = LoanProductForm
+    list_display = [
+        "code",
+        "name",
+        "is_active",
+        "principal_band",
+        "rate_band",
+        "grace_days",
+        "has_loans",
+    ]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "is_active"]}),
+        (
+            "Limits and price",
+            {
+                "fields": [
+                    ("min_principal", "max_principal"),
+                    ("min_tenure_months", "max_tenure_months"),
+                    ("min_rate", "max_rate", "default_rate"),
+                    "maker_checker_threshold",
+                    "max_open_loans",
+                ]
+            },
+        ),
+        (
+            "Servicing rules",
+            {
+                "fields": [
+                    "interest_method",
+                    "grace_days",
+                    "late_fee_kind",
+                    ("late_fee_value", "late_fee_min", "late_fee_max"),
+                    "allocation_order",
+                    "npa_days",
+                    "npa_allocation_order",
+                    "buckets",
+                ],
+                "description": (
+                    "Late fee value: the flat amount, or the percentage of the installment's "
+                    "unpaid amount. Buckets: [[code, first day past due], …], the first at 0."
+                ),
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        in_use = Loan.objects.filter(product=OuterRef("pk"))
+        return super().get_queryset(request).annotate(in_use=Exists(in_use))
+
+    @admin.display(description="principal")
+    def principal_band(self, product):
+        return f"{product.min_principal} to {product.max_principal}"
+
+    @admin.display(description="rate (% a year)")
+    def rate_band(self, product):
+        return f"{product.min_rate} to {product.max_rate} (default {product.default_rate})"
+
+    @admin.display(description="has loans", boolean=True, ordering="in_use")
+    def has_loans(self, product):
+        return product.in_use
+
+    @staticmethod
+    def _in_use(product) -> bool:
+        if product is None:
+            return False
+        if not hasattr(product, "in_use"):  # not read through get_queryset
+            product.in_use = Loan.objects.filter(product=product).exists()
+        return product.in_use
+
+    def get_fieldsets(self, request, obj=None):
+        if not self._in_use(obj):
+            return self.fieldsets
+        *others, (name, options) = self.fieldsets
+        return [*others, (name, {**options, "description": SERVICING_LOCKED})]
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._in_use(obj):
+            return LoanProduct.SERVICING_FIELDS
+        return ()
+
+    def has_delete_permission(self, request, obj=None):
+        # A product with loans stays (PROTECT): it can be made inactive instead.
+        if self._in_use(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, each checked for loans
+        return actions
+
+
+@admin.register(CloseFailure)
+class CloseFailureAdmin(ReadOnlyAdmin):
+    """Loans the close of business could not close for a day; retried on the next run."""
+
+    list_display = ["loan_link", "day", "error", "created_at"]
+    list_display_links = ["day"]  # the loan column links to the loan
+    list_filter = ["day"]
+    list_select_related = ["loan"]
+    search_fields = ["=loan__id"]
+    search_help_text = "Search by loan number."
+    ordering = ["-day", "loan_id"]
+    show_full_result_count = False
+
+    @admin.display(description="loan", ordering="loan_id")
+    def loan_link(self, failure):
+        url = reverse("admin:loans_loan_change", args=[failure.loan_id])
+        return format_html('<a href="{}">Loan #{}</a>', url, failure.loan_id)
