@@ -27,6 +27,7 @@ from loans.exceptions import REASON_REQUIRED, LoanStateError
 from loans.locks import loan_product_qs_lock_against_new_loans
 from loans.models import CloseFailure, Installment, Loan, LoanEvent, LoanProduct, Repayment
 from loans.selectors import PENDING_STATUSES as PENDING
+from loans.selectors import bucket_codes, loan_product_list
 from loans.services import loan_approve, loan_reject
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_for_user
@@ -52,6 +53,65 @@ class PrincipalBandFilter(admin.SimpleListFilter):
             queryset = queryset.filter(principal_amount__gte=low)
         if high is not None:
             queryset = queryset.filter(principal_amount__lt=high)
+        return queryset
+
+
+def _products(request) -> list[LoanProduct]:
+    """The products, read once per request: the product and bucket filters share them."""
+    if not hasattr(request, "_loan_products"):
+        request._loan_products = loan_product_list()
+    return request._loan_products
+
+
+class ProductFilter(admin.SimpleListFilter):
+    title = "product"
+    parameter_name = "product"
+
+    def lookups(self, request, model_admin):
+        return [(product.code, product.code) for product in _products(request)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(product__code=self.value())
+
+
+class BucketFilter(admin.SimpleListFilter):
+    """The delinquency buckets the products define, from current to the latest."""
+
+    title = "delinquency bucket"
+    parameter_name = "bucket"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in bucket_codes(_products(request))]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(delinquency_bucket=self.value())
+
+
+class DaysPastDueFilter(admin.SimpleListFilter):
+    title = "days past due"
+    parameter_name = "dpd"
+    BANDS = {
+        "current": ("current (0)", 0, 0),
+        "1-30": ("1 to 30", 1, 30),
+        "31-60": ("31 to 60", 31, 60),
+        "61-90": ("61 to 90", 61, 90),
+        "91+": ("91 and more", 91, None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _, _) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BANDS:
+            return queryset
+        _, low, high = self.BANDS[self.value()]
+        queryset = queryset.filter(days_past_due__gte=low)
+        if high is not None:
+            queryset = queryset.filter(days_past_due__lte=high)
         return queryset
 
 
@@ -104,10 +164,29 @@ class LoanEventInline(ReadOnlyInline):
 @admin.register(Loan)
 class LoanAdmin(admin.ModelAdmin):
     # Short headings: the list has to fit beside the navigation and the filters.
-    list_display = ["id", "borrower_email", "principal", "emi", "outstanding", "status", "age"]
+    list_display = [
+        "id",
+        "borrower_email",
+        "product_code",
+        "principal",
+        "annual_rate",
+        "emi",
+        "outstanding",
+        "dpd",
+        "bucket",
+        "status",
+        "age",
+    ]
     list_display_links = ["id", "borrower_email"]
-    list_filter = ["status", PrincipalBandFilter, "created_at"]
-    list_select_related = ["borrower"]
+    list_filter = [
+        "status",
+        BucketFilter,
+        DaysPastDueFilter,
+        ProductFilter,
+        PrincipalBandFilter,
+        "created_at",
+    ]
+    list_select_related = ["borrower", "product"]
     search_fields = ["borrower__email", "borrower__name"]
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -171,9 +250,17 @@ class LoanAdmin(admin.ModelAdmin):
     def borrower_email(self, loan):
         return loan.borrower.email
 
+    @admin.display(description="product", ordering="product__code")
+    def product_code(self, loan):
+        return loan.product.code
+
     @admin.display(description="principal", ordering="principal_amount")
     def principal(self, loan):
         return loan.principal_amount
+
+    @admin.display(description="rate %", ordering="interest_rate")
+    def annual_rate(self, loan):
+        return loan.interest_rate
 
     @admin.display(description="EMI", ordering="emi_amount")
     def emi(self, loan):
@@ -182,6 +269,14 @@ class LoanAdmin(admin.ModelAdmin):
     @admin.display(description="outstanding", ordering="outstanding_amount")
     def outstanding(self, loan):
         return loan.outstanding_amount
+
+    @admin.display(description="DPD", ordering="days_past_due")
+    def dpd(self, loan):
+        return loan.days_past_due
+
+    @admin.display(description="bucket", ordering="delinquency_bucket")
+    def bucket(self, loan):
+        return loan.delinquency_bucket
 
     @admin.display(description="age", ordering="created_at")
     def age(self, loan):

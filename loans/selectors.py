@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from lendingsite.months import month_window
 from loans.exceptions import LoanNotFoundError
-from loans.models import Installment, Loan, LoanEvent, Repayment
+from loans.models import Installment, Loan, LoanEvent, LoanProduct, Repayment
 
 ZERO = Decimal("0.00")
 PENDING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED)  # waiting for an officer
@@ -41,6 +41,20 @@ def loan_list_pending() -> QuerySet[Loan]:
         .select_related("product")
         .order_by("created_at", "pk")
     )
+
+
+def loan_product_list() -> list[LoanProduct]:
+    """Every product, active or not, by code: one query."""
+    return list(LoanProduct.objects.order_by("code"))
+
+
+def bucket_codes(products) -> list[str]:
+    """The delinquency buckets the products define, by first day past due, each once."""
+    firsts: dict[str, int] = {}
+    for product in products:
+        for code, first in product.buckets:
+            firsts[code] = min(first, firsts.get(code, first))
+    return sorted(firsts, key=lambda code: (firsts[code], code))
 
 
 @dataclass(frozen=True)
