@@ -1,7 +1,8 @@
 """The loan officers' console.
 
-Decisions (approve, reject) go through the same services as the API — atomic, with the
-loan row locked — so two officers acting at once get a message, never an error page.
+Decisions (approve, reject) and fee waivers go through the same services as the API —
+atomic, with the loan row locked — so two officers acting at once get a message, never
+an error page.
 """
 
 from decimal import Decimal
@@ -14,21 +15,38 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django_fsm import TransitionNotAllowed
 
-from ledger.selectors import entry_list
+from ledger.selectors import business_date_get, entry_list
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
+from lendingsite.money import format_money
 from lendingsite.readonly_admin import ReadOnlyAdmin
-from loans.exceptions import REASON_REQUIRED, LoanStateError
+from loans.exceptions import REASON_REQUIRED, LoanError, LoanStateError
 from loans.locks import loan_product_qs_lock_against_new_loans
-from loans.models import CloseFailure, Installment, Loan, LoanEvent, LoanProduct, Repayment
+from loans.models import (
+    CloseFailure,
+    DelinquencyChange,
+    Installment,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    Repayment,
+)
+from loans.selectors import DISBURSED_STATUSES as DISBURSED
 from loans.selectors import PENDING_STATUSES as PENDING
-from loans.selectors import bucket_codes, loan_product_list
-from loans.services import loan_approve, loan_reject
+from loans.selectors import (
+    LoanPosition,
+    bucket_codes,
+    fee_waiver_list,
+    installment_list_fee_due,
+    loan_positions,
+    loan_product_list,
+)
+from loans.services import loan_approve, loan_fee_waive, loan_reject
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_for_user
 
@@ -115,6 +133,37 @@ class DaysPastDueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class FeeWaiverForm(forms.Form):
+    """The shape of a waiver; the service decides whether it is allowed."""
+
+    installment_number = forms.TypedChoiceField(
+        label="Installment", coerce=int, widget=forms.RadioSelect
+    )
+    amount = forms.DecimalField(
+        label="Amount",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="Leave empty to waive the whole unpaid fee.",
+    )
+    # Blank reasons reach the service, whose refusal is the one rule (as for rejections).
+    reason = forms.CharField(label="Reason", required=False, max_length=1000)
+
+    def __init__(self, *args, installments, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["installment_number"]
+        field.choices = [
+            (
+                i.number,
+                f"#{i.number}, due {i.due_date.isoformat()}: {format_money(i.fee_due)} unpaid "
+                f"of a {format_money(i.fee_charged)} fee",
+            )
+            for i in installments
+        ]
+        field.initial = installments[0].number
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -140,14 +189,56 @@ class InstallmentInline(ReadOnlyInline):
         "remaining_principal",
         "principal_paid",
         "interest_paid",
+        "fee_charged",
+        "fee_paid",
+        "fee_waived",
+        "paid_on",
+        "schedule_status",
     ]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The status against the business date, computed with the rows.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                status=Case(
+                    When(paid_on__isnull=False, then=Value("PAID")),
+                    When(due_date__lt=business_date_get(), then=Value("OVERDUE")),
+                    default=Value("PENDING"),
+                )
+            )
+        )
+
+    @admin.display(description="status")
+    def schedule_status(self, installment):
+        """PAID, OVERDUE (due before the business date, not fully paid) or PENDING."""
+        return installment.status
 
 
 class RepaymentInline(ReadOnlyInline):
     model = Repayment
-    fields = ["created_at", "amount", "principal_part", "interest_part", "type", "status"]
+    fields = [
+        "created_at",
+        "value_date",
+        "amount",
+        "principal_part",
+        "interest_part",
+        "fee_part",
+        "type",
+        "status",
+    ]
     readonly_fields = fields
+
+
+class DelinquencyChangeInline(ReadOnlyInline):
+    model = DelinquencyChange
+    verbose_name = "change of delinquency bucket"
+    verbose_name_plural = "delinquency history"
+    fields = ["on", "from_bucket", "to_bucket", "days_past_due"]
+    readonly_fields = fields
+    ordering = ["-pk"]  # newest first
 
 
 class LoanEventInline(ReadOnlyInline):
@@ -192,7 +283,7 @@ class LoanAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["approve_selected", "reject_selected"]
-    inlines = [LoanEventInline, RepaymentInline, InstallmentInline]
+    inlines = [LoanEventInline, DelinquencyChangeInline, RepaymentInline, InstallmentInline]
     # Decision fields shown only once they hold something (an active loan has no rejecter).
     DECISION_FIELDS = (
         "approved_by",
@@ -212,6 +303,7 @@ class LoanAdmin(admin.ModelAdmin):
                     "borrower",
                     "wallet_balance",
                     "status",
+                    "product",
                     "principal",
                     "tenure",
                     "rate",
@@ -223,11 +315,27 @@ class LoanAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Servicing",
+            {
+                "fields": [
+                    "business_date",
+                    "closed_through",
+                    "days_past_due",
+                    "delinquency_bucket",
+                    "overdue_amount",
+                    "fees_due",
+                    "next_due",
+                ]
+            },
+        ),
+        (
             "Decisions",
             {"fields": ["two_officers", *DECISION_FIELDS]},
         ),
+        ("Fee waivers", {"fields": ["fee_waivers"]}),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
+    SERVICED = ("Servicing", "Fee waivers")  # fieldsets of disbursed loans only
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- list ---------------------------------------------------------------------
@@ -289,10 +397,64 @@ class LoanAdmin(admin.ModelAdmin):
         shown = {"two_officers"} | {
             name for name in self.DECISION_FIELDS if getattr(obj, name) not in (None, "")
         }
+        serviced = obj.status in DISBURSED
         return [
             (name, {"fields": [f for f in options["fields"] if name != "Decisions" or f in shown]})
             for name, options in self.fieldsets
+            if serviced or name not in self.SERVICED
         ]
+
+    def _position(self, loan) -> tuple:
+        """The business date and the loan's position on it, read once per page."""
+        if not hasattr(loan, "_position"):
+            today = business_date_get()
+            position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
+            loan._position = (today, position or LoanPosition())
+        return loan._position
+
+    @admin.display(description="business date")
+    def business_date(self, loan):
+        return formats.localize(self._position(loan)[0])  # as the model's dates show
+
+    @admin.display(description="overdue (fees included)")
+    def overdue_amount(self, loan):
+        return self._position(loan)[1].overdue_amount
+
+    @admin.display(description="late fees due")
+    def fees_due(self, loan):
+        return self._position(loan)[1].fees_due
+
+    @admin.display(description="next due")
+    def next_due(self, loan):
+        position = self._position(loan)[1]
+        if position.next_due_date is None:
+            return "—"
+        return f"{position.next_due_amount} on {formats.localize(position.next_due_date)}"
+
+    @admin.display(description="fee waivers")
+    def fee_waivers(self, loan):
+        waivers = list(fee_waiver_list(loan_id=loan.pk))
+        if not waivers:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    w.installment.number,
+                    w.amount,
+                    w.reason,
+                    w.officer.email,
+                    w.value_date.isoformat(),
+                )
+                for w in waivers
+            ),
+        )
+        return format_html(
+            '<table class="fee-waivers"><tr><th>installment</th><th>amount</th>'
+            "<th>reason</th><th>officer</th><th>value date</th></tr>{}</table>",
+            rows,
+        )
 
     @admin.display(description="tenure")
     def tenure(self, loan):
@@ -356,7 +518,11 @@ class LoanAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         loan = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {}), **self._decision_context(request, loan)}
+        extra_context = {
+            **(extra_context or {}),
+            **self._decision_context(request, loan),
+            "can_waive": loan is not None and self._can_waive(request, loan),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _decision_context(self, request, loan):
@@ -384,6 +550,11 @@ class LoanAdmin(admin.ModelAdmin):
                 "<int:loan_id>/approve/", decide, {"action": "approve"}, name="loans_loan_approve"
             ),
             path("<int:loan_id>/reject/", decide, {"action": "reject"}, name="loans_loan_reject"),
+            path(
+                "<int:loan_id>/waive-fee/",
+                self.admin_site.admin_view(self.waive_fee_view),
+                name="loans_loan_waive_fee",
+            ),
             *super().get_urls(),
         ]
 
@@ -472,6 +643,84 @@ class LoanAdmin(admin.ModelAdmin):
 
     def has_reject_permission(self, request):
         return request.user.has_perm("loans.reject_loan")
+
+    # --- fee waivers --------------------------------------------------------------
+    @staticmethod
+    def _can_waive(request, loan) -> bool:
+        """Offer the waiver to those allowed, on an active loan with a fee left to waive."""
+        return (
+            request.user.has_perm("loans.waive_fee")
+            and loan.status == Loan.Status.ACTIVE
+            and installment_list_fee_due(loan_id=loan.pk).exists()
+        )
+
+    def waive_fee_view(self, request, loan_id):
+        """GET: choose the installment, the amount and the reason. POST: waive.
+
+        The waiver runs through ``loans.services.loan_fee_waive``, as in the API. Bad input
+        and the service's refusals of it (no reason, more than the fee) are shown as
+        messages on this page, which asks again; a loan no longer ACTIVE, or left with no
+        fee to waive, sends the officer back to the loan with a message.
+        """
+        if not request.user.has_perm("loans.waive_fee"):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan.objects.select_related("borrower", "product"), pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        if loan.status != Loan.Status.ACTIVE:
+            messages.error(request, f"Loan #{loan.pk} is {loan.status}: no fee can be waived.")
+            return HttpResponseRedirect(change_url)
+        owing = list(installment_list_fee_due(loan_id=loan.pk))
+        if not owing:
+            messages.error(request, f"Loan #{loan.pk} has no late fee left to waive.")
+            return HttpResponseRedirect(change_url)
+        form = FeeWaiverForm(request.POST or None, installments=owing)
+        if request.method == "POST":
+            if form.is_valid():
+                refusal = self._waive(request, loan.pk, form.cleaned_data, owing)
+                if refusal is None or not isinstance(refusal, LoanError):
+                    return HttpResponseRedirect(change_url)  # the outcome is a message
+            else:
+                for name, errors in form.errors.items():
+                    for error in errors:
+                        messages.error(request, f"{form.fields[name].label}: {error}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loan": loan,
+            "form": form,
+            "owing": owing,
+            "business_date": business_date_get(),
+            "change_url": change_url,
+            "title": f"Waive a late fee on loan #{loan.pk}",
+        }
+        return TemplateResponse(request, "admin/loans/loan/waive_fee.html", context)
+
+    def _waive(self, request, loan_id, data, owing) -> ApplicationError | None:
+        """Waive through the service; report the outcome as a message, return any refusal."""
+        number = data["installment_number"]
+        amount = data["amount"]
+        if amount is None:  # the whole unpaid fee, as the page showed it
+            amount = next(i.fee_due for i in owing if i.number == number)
+        try:
+            loan_fee_waive(
+                loan_id=loan_id,
+                installment_number=number,
+                amount=amount,
+                reason=data["reason"],
+                officer=request.user,
+                client_ip=client_ip(request),
+            )
+        except ApplicationError as exc:
+            field, sep, text = exc.message.partition(": ")
+            shown = f"{field.capitalize()}: {text}" if sep and field.isidentifier() else exc.message
+            messages.error(request, shown)
+            return exc
+        messages.success(
+            request,
+            f"Waived {format_money(amount)} of the late fee on installment #{number} "
+            f"of loan #{loan_id}.",
+        )
+        return None
 
 
 # --- Loan products -------------------------------------------------------------------

@@ -2,12 +2,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from lendingsite.months import month_window
 from loans.exceptions import LoanNotFoundError
-from loans.models import Installment, Loan, LoanEvent, LoanProduct, Repayment
+from loans.models import (
+    FeeWaiver,
+    Installment,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    Repayment,
+)
 
 ZERO = Decimal("0.00")
 PENDING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED)  # waiting for an officer
@@ -103,6 +110,22 @@ def installment_list(*, loan: Loan) -> QuerySet[Installment]:
 
 def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:
     return loan.repayments.order_by("-created_at", "-pk")
+
+
+def installment_list_fee_due(*, loan_id: int) -> QuerySet[Installment]:
+    """A loan's installments with a late fee neither paid nor waived, oldest first."""
+    return Installment.objects.filter(
+        loan_id=loan_id, paid_on__isnull=True, fee_charged__gt=F("fee_paid") + F("fee_waived")
+    ).order_by("number")
+
+
+def fee_waiver_list(*, loan_id: int) -> QuerySet[FeeWaiver]:
+    """The waivers of a loan's fees, newest first, with their installment and officer."""
+    return (
+        FeeWaiver.objects.filter(installment__loan_id=loan_id)
+        .select_related("installment", "officer")
+        .order_by("-pk")
+    )
 
 
 # --- Portfolio figures (the back office's dashboard) --------------------------------
