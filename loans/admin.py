@@ -10,7 +10,8 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.core.paginator import Paginator
+from django.db.models import Case, Exists, IntegerField, OuterRef, Sum, Value, When
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -39,10 +40,12 @@ from loans.models import (
 from loans.selectors import DISBURSED_STATUSES as DISBURSED
 from loans.selectors import PENDING_STATUSES as PENDING
 from loans.selectors import (
+    ZERO,
     LoanPosition,
     bucket_codes,
     fee_waiver_list,
     installment_list_fee_due,
+    loan_list_overdue,
     loan_positions,
     loan_product_list,
 )
@@ -547,6 +550,11 @@ class LoanAdmin(admin.ModelAdmin):
         decide = self.admin_site.admin_view(self.decision_view)
         return [
             path(
+                "collections/",
+                self.admin_site.admin_view(self.collections_view),
+                name="loans_loan_collections",
+            ),
+            path(
                 "<int:loan_id>/approve/", decide, {"action": "approve"}, name="loans_loan_approve"
             ),
             path("<int:loan_id>/reject/", decide, {"action": "reject"}, name="loans_loan_reject"),
@@ -643,6 +651,30 @@ class LoanAdmin(admin.ModelAdmin):
 
     def has_reject_permission(self, request):
         return request.user.has_perm("loans.reject_loan")
+
+    # --- collections ---------------------------------------------------------------
+    COLLECTIONS_PER_PAGE = 50
+
+    def collections_view(self, request):
+        """The overdue loans, longest overdue first, with what to collect and whom to call.
+
+        A fixed number of queries whatever the number of loans: the page of loans (its
+        amounts are subqueries), the paginator's count and the total.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = business_date_get()
+        queue = loan_list_overdue(as_of=today)
+        page = Paginator(queue, self.COLLECTIONS_PER_PAGE).get_page(request.GET.get("p"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Collections queue",
+            "business_date": today,
+            "page": page,
+            "total": queue.aggregate(total=Sum("overdue_amount"))["total"] if page else ZERO,
+        }
+        return TemplateResponse(request, "admin/loans/loan/collections.html", context)
 
     # --- fee waivers --------------------------------------------------------------
     @staticmethod

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from lendingsite.months import month_window
@@ -17,6 +17,7 @@ from loans.models import (
 )
 
 ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=16, decimal_places=2)
 PENDING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED)  # waiting for an officer
 DISBURSED_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)  # reached by disbursement only
 
@@ -104,6 +105,43 @@ def loan_positions(*, loan_ids, as_of: date) -> dict[int, LoanPosition]:
     return {loan_id: LoanPosition(**fields) for loan_id, fields in found.items()}
 
 
+def _unpaid_total(installments: QuerySet[Installment]) -> Coalesce:
+    """A subquery: what is unpaid, fees included, of ``installments`` of the outer loan."""
+    unpaid = (
+        F("principal")
+        - F("principal_paid")
+        + F("interest")
+        - F("interest_paid")
+        + F("fee_charged")
+        - F("fee_paid")
+        - F("fee_waived")
+    )
+    total = installments.order_by().values("loan_id").annotate(total=Sum(unpaid)).values("total")
+    return Coalesce(Subquery(total), Value(ZERO), output_field=MONEY)
+
+
+def loan_list_overdue(*, as_of: date) -> QuerySet[Loan]:
+    """The collections queue: active loans past due, longest overdue first.
+
+    Each loan comes with its borrower and product, ``overdue_amount`` (what is unpaid,
+    fees included, of its installments due before ``as_of``, as ``loan_positions``
+    reckons it) and ``fees_due`` (its unpaid late fees). The amounts are subqueries,
+    run only for the rows fetched: a page of the queue is one query.
+    """
+    unpaid = Installment.objects.filter(loan_id=OuterRef("pk"), paid_on__isnull=True)
+    fees = F("fee_charged") - F("fee_paid") - F("fee_waived")
+    fees_due = unpaid.order_by().values("loan_id").annotate(total=Sum(fees)).values("total")
+    return (
+        Loan.objects.filter(status=Loan.Status.ACTIVE, days_past_due__gt=0)
+        .select_related("borrower", "product")
+        .annotate(
+            overdue_amount=_unpaid_total(unpaid.filter(due_date__lt=as_of)),
+            fees_due=Coalesce(Subquery(fees_due), Value(ZERO), output_field=MONEY),
+        )
+        .order_by("-days_past_due", "pk")
+    )
+
+
 def installment_list(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.order_by("number")
 
@@ -134,8 +172,7 @@ def fee_waiver_list(*, loan_id: int) -> QuerySet[FeeWaiver]:
 
 
 def _sum(field: str, **extra) -> Coalesce:
-    money = DecimalField(max_digits=16, decimal_places=2)
-    return Coalesce(Sum(field, **extra), Value(ZERO), output_field=money)
+    return Coalesce(Sum(field, **extra), Value(ZERO), output_field=MONEY)
 
 
 @dataclass(frozen=True)
