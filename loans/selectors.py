@@ -1,8 +1,19 @@
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 
 from lendingsite.months import month_window
@@ -171,7 +182,8 @@ def fee_waiver_list(*, loan_id: int) -> QuerySet[FeeWaiver]:
 # of loans. The figures are for display; decisions read the loan rows under lock.
 
 
-def _sum(field: str, **extra) -> Coalesce:
+def _sum(field, **extra) -> Coalesce:
+    """The sum of a field or an expression, 0.00 over no rows."""
     return Coalesce(Sum(field, **extra), Value(ZERO), output_field=MONEY)
 
 
@@ -248,23 +260,119 @@ def loan_portfolio_summary() -> PortfolioSummary:
     )
 
 
+# Portfolio at risk: PAR n is the share of the active loans' outstanding principal
+# owed on loans more than n days past due.
+PAR_DAYS = (1, 30, 60, 90)
+HUNDRED = Decimal(100)
+
+
+def percent_of(part: Decimal, whole: Decimal) -> Decimal:
+    """``part`` as a percentage of ``whole``, half-up to two places; 0.00 of nothing."""
+    if not whole:
+        return ZERO
+    return (part * HUNDRED / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    days: int  # loans more than this many days past due
+    count: int
+    principal: Decimal  # their outstanding principal
+    percent: Decimal  # of the outstanding principal of all active loans, 2 places
+
+
+@dataclass(frozen=True)
+class BucketFigures:
+    bucket: str
+    count: int
+    principal: Decimal  # outstanding principal
+    percent: Decimal  # of the outstanding principal of all active loans, 2 places
+
+
+@dataclass(frozen=True)
+class PortfolioRisk:
+    active_count: int
+    active_principal: Decimal  # outstanding principal of the active loans
+    overdue_count: int  # active loans at least a day past due
+    at_risk: list[AtRisk]  # one per PAR_DAYS, in order
+    aging: list[BucketFigures]  # buckets holding active loans, by days past due
+
+
+def loan_portfolio_risk(*, par_days: tuple[int, ...] = PAR_DAYS) -> PortfolioRisk:
+    """Portfolio at risk and the aging of the active loans by delinquency bucket.
+
+    A loan's outstanding principal is the sum of its installments' unpaid principal;
+    days past due and bucket are the loan's, as the close of business left them. One
+    query, over the active loans' installments grouped by bucket.
+    """
+    unpaid = F("principal") - F("principal_paid")
+    # Names other than the installment's fields ("principal"), which they would shadow.
+    figures = {
+        "loans": Count("loan", distinct=True),
+        "left": _sum(unpaid),
+        "first_day": Min("loan__days_past_due"),
+        "overdue": Count("loan", distinct=True, filter=Q(loan__days_past_due__gt=0)),
+    }
+    for days in par_days:
+        late = Q(loan__days_past_due__gt=days)
+        figures[f"loans_{days}"] = Count("loan", distinct=True, filter=late)
+        figures[f"left_{days}"] = _sum(unpaid, filter=late)
+    rows = list(
+        Installment.objects.filter(loan__status=Loan.Status.ACTIVE)
+        .order_by()
+        .values("loan__delinquency_bucket")
+        .annotate(**figures)
+    )
+    total = sum((row["left"] for row in rows), ZERO)
+    at_risk = []
+    for days in par_days:
+        principal = sum((row[f"left_{days}"] for row in rows), ZERO)
+        at_risk.append(
+            AtRisk(
+                days=days,
+                count=sum(row[f"loans_{days}"] for row in rows),
+                principal=principal,
+                percent=percent_of(principal, total),
+            )
+        )
+    rows.sort(key=lambda row: (row["first_day"], row["loan__delinquency_bucket"]))
+    return PortfolioRisk(
+        active_count=sum(row["loans"] for row in rows),
+        active_principal=total,
+        overdue_count=sum(row["overdue"] for row in rows),
+        at_risk=at_risk,
+        aging=[
+            BucketFigures(
+                bucket=row["loan__delinquency_bucket"],
+                count=row["loans"],
+                principal=row["left"],
+                percent=percent_of(row["left"], total),
+            )
+            for row in rows
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class MonthFlows:
     month: date  # the first day of the month
     disbursed: Decimal
     repaid_principal: Decimal
     repaid_interest: Decimal
+    repaid_fees: Decimal = ZERO
 
     @property
     def repaid(self) -> Decimal:
-        return self.repaid_principal + self.repaid_interest
+        """Everything collected: principal, interest and late fees."""
+        return self.repaid_principal + self.repaid_interest + self.repaid_fees
 
 
 def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[MonthFlows]:
     """Total the money paid out and repaid in each of the last ``months`` months, oldest first.
 
-    Months are calendar months in the site's time zone; an empty month totals zero. Two
-    queries: disbursements (by ``disbursed_at``) and repayments (by ``created_at``).
+    Repayments are split into principal, interest and late fees. Months are calendar
+    months in the site's time zone; an empty month totals zero. Two queries:
+    disbursements (by ``disbursed_at``) and repayments (by ``created_at``).
     """
     starts, since, before = month_window(months=months, until=until)
     paid_out = dict(
@@ -283,7 +391,11 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
         .annotate(month=TruncMonth("created_at"))
         .order_by()
         .values("month")
-        .annotate(principal=_sum("principal_part"), interest=_sum("interest_part"))
+        .annotate(
+            principal=_sum("principal_part"),
+            interest=_sum("interest_part"),
+            fees=_sum("fee_part"),
+        )
     }
     paid_out = {month.date(): total for month, total in paid_out.items()}
     repaid = {month.date(): row for month, row in repaid.items()}
@@ -293,6 +405,7 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
             disbursed=paid_out.get(start, ZERO),
             repaid_principal=repaid.get(start, {}).get("principal", ZERO),
             repaid_interest=repaid.get(start, {}).get("interest", ZERO),
+            repaid_fees=repaid.get(start, {}).get("fees", ZERO),
         )
         for start in starts
     ]
