@@ -705,7 +705,8 @@ class LoanAdmin(admin.ModelAdmin):
         if not owing:
             messages.error(request, f"Loan #{loan.pk} has no late fee left to waive.")
             return HttpResponseRedirect(change_url)
-        form = FeeWaiverForm(request.POST or None, installments=owing)
+        posted = request.POST if request.method == "POST" else None
+        form = FeeWaiverForm(posted, installments=owing)
         if request.method == "POST":
             if form.is_valid():
                 refusal = self._waive(request, loan.pk, form.cleaned_data, owing)

@@ -260,6 +260,7 @@ BAD_WAIVERS = [
         {"amount": "1.00", "reason": "x"},
         "Installment: This field is required.",
     ),
+    ({}, "Installment: This field is required."),  # an empty form
 ]
 
 
