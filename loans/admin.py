@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django_fsm import TransitionNotAllowed
 
-from ledger.selectors import business_date_get, entry_list
+from ledger.selectors import business_date_get
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
 from lendingsite.money import format_money
@@ -45,6 +45,7 @@ from loans.selectors import (
     bucket_codes,
     fee_waiver_list,
     installment_list_fee_due,
+    loan_entry_list,
     loan_list_overdue,
     loan_positions,
     loan_product_list,
@@ -484,11 +485,7 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="ledger entries")
     def ledger_entries(self, loan):
-        entry_ids = [
-            loan.disbursement_entry_id,
-            *loan.repayments.values_list("entry_id", flat=True),
-        ]
-        entries = entry_list(entry_ids=[pk for pk in entry_ids if pk is not None])
+        entries = loan_entry_list(loan=loan)
         if not entries:
             return "—"
         rows = format_html_join(

@@ -16,6 +16,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
+from ledger.models import JournalEntry
+from ledger.references import late_fee_reference
+from ledger.selectors import entry_list
 from lendingsite.months import month_window
 from loans.exceptions import LoanNotFoundError
 from loans.models import (
@@ -159,6 +162,22 @@ def installment_list(*, loan: Loan) -> QuerySet[Installment]:
 
 def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:
     return loan.repayments.order_by("-created_at", "-pk")
+
+
+def loan_entry_list(*, loan: Loan) -> list[JournalEntry]:
+    """A loan's journal entries, oldest first: disbursement, repayments, late fees, waivers."""
+    entry_ids = [
+        loan.disbursement_entry_id,
+        *loan.repayments.values_list("entry_id", flat=True),
+        *FeeWaiver.objects.filter(installment__loan=loan).values_list("entry_id", flat=True),
+    ]
+    charged = loan.installments.filter(fee_charged__gt=0).values_list("pk", flat=True)
+    return list(
+        entry_list(
+            entry_ids=[pk for pk in entry_ids if pk is not None],
+            references=[late_fee_reference(installment_id=pk) for pk in charged],
+        )
+    )
 
 
 def installment_list_fee_due(*, loan_id: int) -> QuerySet[Installment]:

@@ -210,6 +210,18 @@ def test_a_waiver_without_an_amount_waives_the_whole_fee(late_loan, factory):
     assert_books_clean()
 
 
+def test_the_ledger_entries_include_late_fees_and_waivers(late_loan):
+    client = client_for(OfficerFactory())
+    client.post(
+        waive_url(late_loan), {"installment_number": "1", "amount": "", "reason": "Goodwill"}
+    )
+
+    response = client.get(change_url(late_loan))
+
+    kinds = re.findall(r"</a></td><td>([A-Z_]+)</td>", readonly(response.text, "ledger_entries"))
+    assert kinds == ["LOAN_DISBURSEMENT", "FEE_CHARGE", "FEE_CHARGE", "FEE_WAIVER"]
+
+
 def test_a_waiver_of_part_of_a_fee(late_loan):
     response = client_for(OfficerFactory()).post(
         waive_url(late_loan),
