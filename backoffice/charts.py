@@ -63,11 +63,13 @@ def bar_chart_svg(
     width: int = 720,
     height: int = 260,
     value_format: Callable[[Number], str] = str,
+    axis_format: Callable[[Number], str] | None = None,
 ) -> SafeString:
     """Draw ``bars`` (label, value) as an SVG bar chart with a value axis and labels.
 
     Values must not be negative. Every bar is a ``rect.chart-bar`` whose ``<title>`` reads
-    "label: value", and ``title`` becomes the chart's accessible name.
+    "label: value", and ``title`` becomes the chart's accessible name. ``axis_format``
+    (default ``value_format``) writes the value axis, where space is short.
     """
     if any(value < 0 for _, value in bars):
         raise ValueError("Bar values must not be negative.")
@@ -80,7 +82,9 @@ def bar_chart_svg(
     base_y = upper + plot_h
 
     parts = _open_svg(title, width, height)
-    parts.extend(_grid(top, step, integers, value_format, left, plot_w, base_y, plot_h))
+    parts.extend(
+        _grid(top, step, integers, axis_format or value_format, left, plot_w, base_y, plot_h)
+    )
 
     if bars:
         slot = plot_w / len(bars)

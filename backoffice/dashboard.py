@@ -25,20 +25,28 @@ from backoffice.charts import bar_chart_svg, compact_number, grouped_bar_chart_s
 from lendingsite.db_router import replica_reads
 from loans.selectors import (
     MonthFlows,
+    PortfolioRisk,
     PortfolioSummary,
     loan_event_list_recent,
     loan_flows_by_month,
+    loan_portfolio_risk,
     loan_portfolio_summary,
 )
 
 MONTHS_SHOWN = 12
 RECENT_EVENTS = 10
-CACHE_KEY = "backoffice:dashboard:figures:v1"
+# The version changes with the shape of DashboardFigures (the cache holds pickles).
+CACHE_KEY = "backoffice:dashboard:figures:v2"
 
 
 def money(amount: Decimal) -> str:
     """Write an amount with thousands separators and two places: 1,234,567.00."""
     return f"{amount:,.2f}"
+
+
+def percent(value: Decimal) -> str:
+    """Write a percentage with two places: 12.50 %."""
+    return f"{value:.2f} %"
 
 
 # --- Figures (what is cached) --------------------------------------------------------
@@ -61,6 +69,7 @@ class ActivityRow:
 class DashboardFigures:
     computed_at: datetime
     portfolio: PortfolioSummary
+    risk: PortfolioRisk
     flows: list[MonthFlows]
     registrations: list[tuple[date, int]]
     activity: list[ActivityRow]
@@ -71,6 +80,7 @@ def dashboard_figures_compute() -> DashboardFigures:
     return DashboardFigures(
         computed_at=timezone.now(),
         portfolio=loan_portfolio_summary(),
+        risk=loan_portfolio_risk(),
         flows=loan_flows_by_month(months=MONTHS_SHOWN),
         registrations=user_registrations_by_month(months=MONTHS_SHOWN),
         activity=[
@@ -124,14 +134,21 @@ class Headline:
     link: str = ""
 
 
-def _headlines(portfolio: PortfolioSummary) -> list[Headline]:
+def _headlines(portfolio: PortfolioSummary, risk: PortfolioRisk) -> list[Headline]:
     changelist = reverse("admin:loans_loan_changelist")
+    par30 = next(row for row in risk.at_risk if row.days == 30)
     return [
         Headline(
             "Pending decisions",
             str(portfolio.pending_count),
             f"{changelist}?status__in=APPLIED,APPROVED",
         ),
+        Headline(
+            "Overdue loans",
+            str(risk.overdue_count),
+            reverse("admin:loans_loan_collections"),
+        ),
+        Headline("PAR30", percent(par30.percent)),
         Headline("Disbursed", money(portfolio.disbursed)),
         Headline("Outstanding principal", money(portfolio.outstanding_principal)),
         Headline("Collected principal", money(portfolio.collected_principal)),
@@ -165,6 +182,107 @@ def _status_panel(portfolio: PortfolioSummary) -> Panel:
     )
 
 
+def _at_risk_panel(risk: PortfolioRisk) -> Panel:
+    title = "Portfolio at risk (share of the active loans' outstanding principal)"
+    return Panel(
+        title=title,
+        chart=bar_chart_svg(
+            [(f"PAR{row.days}", row.percent) for row in risk.at_risk],
+            title=title,
+            value_format=percent,
+            axis_format=lambda tick: f"{tick} %",
+        ),
+        columns=("Loans more than", "Loans", "Outstanding principal", "Share"),
+        rows=[
+            (
+                f"{row.days} day{'s' if row.days > 1 else ''} past due (PAR{row.days})",
+                str(row.count),
+                money(row.principal),
+                percent(row.percent),
+            )
+            for row in risk.at_risk
+        ],
+        numeric=frozenset({1, 2, 3}),
+        footer=(
+            "All active loans",
+            str(risk.active_count),
+            money(risk.active_principal),
+            percent(Decimal(100) if risk.active_count else Decimal(0)),
+        ),
+    )
+
+
+def _aging_panel(risk: PortfolioRisk) -> Panel:
+    title = "Active loans by delinquency bucket: outstanding principal"
+    changelist = reverse("admin:loans_loan_changelist")
+    return Panel(
+        title=title,
+        chart=bar_chart_svg(
+            [(row.bucket, row.principal) for row in risk.aging],
+            title=title,
+            value_format=money,
+            axis_format=compact_number,
+        )
+        if risk.aging
+        else None,
+        columns=("Bucket", "Loans", "Outstanding principal", "Share"),
+        rows=[
+            (
+                format_html(
+                    '<a href="{}?status__exact=ACTIVE&amp;bucket={}">{}</a>',
+                    changelist,
+                    row.bucket,
+                    row.bucket,
+                ),
+                str(row.count),
+                money(row.principal),
+                percent(row.percent),
+            )
+            for row in risk.aging
+        ],
+        numeric=frozenset({1, 2, 3}),
+        empty="No active loan.",
+    )
+
+
+def _collections_panel(flows: list[MonthFlows]) -> Panel:
+    title = f"Collections per month (last {MONTHS_SHOWN} months)"
+    return Panel(
+        title=title,
+        chart=grouped_bar_chart_svg(
+            [row.month.strftime("%b") for row in flows],
+            [
+                ("Principal", [row.repaid_principal for row in flows]),
+                ("Interest", [row.repaid_interest for row in flows]),
+                ("Late fees", [row.repaid_fees for row in flows]),
+            ],
+            title=title,
+            value_format=money,
+            axis_format=compact_number,
+        ),
+        columns=("Month", "Principal", "Interest", "Late fees", "Collected"),
+        rows=[
+            (
+                row.month.strftime("%b %Y"),
+                money(row.repaid_principal),
+                money(row.repaid_interest),
+                money(row.repaid_fees),
+                money(row.repaid),
+            )
+            for row in flows
+        ],
+        numeric=frozenset({1, 2, 3, 4}),
+        footer=(
+            f"{MONTHS_SHOWN} months",
+            money(sum((row.repaid_principal for row in flows), Decimal(0))),
+            money(sum((row.repaid_interest for row in flows), Decimal(0))),
+            money(sum((row.repaid_fees for row in flows), Decimal(0))),
+            money(sum((row.repaid for row in flows), Decimal(0))),
+        ),
+        collapsed=True,
+    )
+
+
 def _flows_panel(flows: list[MonthFlows]) -> Panel:
     title = f"Disbursements and repayments per month (last {MONTHS_SHOWN} months)"
     return Panel(
@@ -179,18 +297,11 @@ def _flows_panel(flows: list[MonthFlows]) -> Panel:
             value_format=money,
             axis_format=compact_number,
         ),
-        columns=("Month", "Disbursed", "Repaid principal", "Repaid interest", "Repaid"),
+        columns=("Month", "Disbursed", "Repaid (fees included)"),
         rows=[
-            (
-                row.month.strftime("%b %Y"),
-                money(row.disbursed),
-                money(row.repaid_principal),
-                money(row.repaid_interest),
-                money(row.repaid),
-            )
-            for row in flows
+            (row.month.strftime("%b %Y"), money(row.disbursed), money(row.repaid)) for row in flows
         ],
-        numeric=frozenset({1, 2, 3, 4}),
+        numeric=frozenset({1, 2}),
         collapsed=True,
     )
 
@@ -235,7 +346,10 @@ def _activity_panel(activity: list[ActivityRow]) -> Panel:
 def dashboard_panels(figures: DashboardFigures) -> list[Panel]:
     return [
         _status_panel(figures.portfolio),
+        _at_risk_panel(figures.risk),
+        _aging_panel(figures.risk),
         _flows_panel(figures.flows),
+        _collections_panel(figures.flows),
         _activity_panel(figures.activity),
         _registrations_panel(figures.registrations),
     ]
@@ -246,7 +360,7 @@ def dashboard_view(request: HttpRequest, *, site: AdminSite) -> TemplateResponse
     context = {
         **site.each_context(request),
         "title": "Dashboard",
-        "headlines": _headlines(figures.portfolio),
+        "headlines": _headlines(figures.portfolio, figures.risk),
         "panels": dashboard_panels(figures),
         "computed_at": figures.computed_at,
         "cache_seconds": settings.DASHBOARD_CACHE_SECONDS,

@@ -2,7 +2,7 @@ from datetime import date
 from functools import cache
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ledger.models import Account, BusinessDate, JournalEntry, Posting
@@ -47,9 +47,11 @@ def posting_list(*, account_id: int, before_id: int | None = None) -> QuerySet[P
     return postings
 
 
-def entry_list(*, entry_ids) -> QuerySet[JournalEntry]:
-    """Journal entries by id, oldest first."""
-    return JournalEntry.objects.filter(pk__in=entry_ids).order_by("pk")
+def entry_list(*, entry_ids, references=()) -> QuerySet[JournalEntry]:
+    """Journal entries by id or by reference, oldest first."""
+    return JournalEntry.objects.filter(Q(pk__in=entry_ids) | Q(reference__in=references)).order_by(
+        "pk"
+    )
 
 
 def business_date_get() -> date:

@@ -1,30 +1,56 @@
 """The loan officers' console.
 
-Decisions (approve, reject) go through the same services as the API — atomic, with the
-loan row locked — so two officers acting at once get a message, never an error page.
+Decisions (approve, reject) and fee waivers go through the same services as the API —
+atomic, with the loan row locked — so two officers acting at once get a message, never
+an error page.
 """
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, Value, When
+from django.core.paginator import Paginator
+from django.db.models import Case, Exists, IntegerField, OuterRef, Sum, Value, When
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django_fsm import TransitionNotAllowed
 
-from ledger.selectors import entry_list
+from ledger.selectors import business_date_get
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
-from loans.exceptions import REASON_REQUIRED, LoanStateError
-from loans.models import Installment, Loan, LoanEvent, Repayment
+from lendingsite.money import format_money
+from lendingsite.readonly_admin import ReadOnlyAdmin
+from loans.exceptions import REASON_REQUIRED, LoanError, LoanStateError
+from loans.locks import loan_product_qs_lock_against_new_loans
+from loans.models import (
+    CloseFailure,
+    DelinquencyChange,
+    Installment,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    Repayment,
+)
+from loans.selectors import DISBURSED_STATUSES as DISBURSED
 from loans.selectors import PENDING_STATUSES as PENDING
-from loans.services import loan_approve, loan_reject
+from loans.selectors import (
+    ZERO,
+    LoanPosition,
+    bucket_codes,
+    fee_waiver_list,
+    installment_list_fee_due,
+    loan_entry_list,
+    loan_list_overdue,
+    loan_positions,
+    loan_product_list,
+)
+from loans.services import loan_approve, loan_fee_waive, loan_reject
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_for_user
 
@@ -52,6 +78,96 @@ class PrincipalBandFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _products(request) -> list[LoanProduct]:
+    """The products, read once per request: the product and bucket filters share them."""
+    if not hasattr(request, "_loan_products"):
+        request._loan_products = loan_product_list()
+    return request._loan_products
+
+
+class ProductFilter(admin.SimpleListFilter):
+    title = "product"
+    parameter_name = "product"
+
+    def lookups(self, request, model_admin):
+        return [(product.code, product.code) for product in _products(request)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(product__code=self.value())
+
+
+class BucketFilter(admin.SimpleListFilter):
+    """The delinquency buckets the products define, from current to the latest."""
+
+    title = "delinquency bucket"
+    parameter_name = "bucket"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in bucket_codes(_products(request))]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(delinquency_bucket=self.value())
+
+
+class DaysPastDueFilter(admin.SimpleListFilter):
+    title = "days past due"
+    parameter_name = "dpd"
+    BANDS = {
+        "current": ("current (0)", 0, 0),
+        "1-30": ("1 to 30", 1, 30),
+        "31-60": ("31 to 60", 31, 60),
+        "61-90": ("61 to 90", 61, 90),
+        "91+": ("91 and more", 91, None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _, _) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BANDS:
+            return queryset
+        _, low, high = self.BANDS[self.value()]
+        queryset = queryset.filter(days_past_due__gte=low)
+        if high is not None:
+            queryset = queryset.filter(days_past_due__lte=high)
+        return queryset
+
+
+class FeeWaiverForm(forms.Form):
+    """The shape of a waiver; the service decides whether it is allowed."""
+
+    installment_number = forms.TypedChoiceField(
+        label="Installment", coerce=int, widget=forms.RadioSelect
+    )
+    amount = forms.DecimalField(
+        label="Amount",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="Leave empty to waive the whole unpaid fee.",
+    )
+    # Blank reasons reach the service, whose refusal is the one rule (as for rejections).
+    reason = forms.CharField(label="Reason", required=False, max_length=1000)
+
+    def __init__(self, *args, installments, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["installment_number"]
+        field.choices = [
+            (
+                i.number,
+                f"#{i.number}, due {i.due_date.isoformat()}: {format_money(i.fee_due)} unpaid "
+                f"of a {format_money(i.fee_charged)} fee",
+            )
+            for i in installments
+        ]
+        field.initial = installments[0].number
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -77,14 +193,56 @@ class InstallmentInline(ReadOnlyInline):
         "remaining_principal",
         "principal_paid",
         "interest_paid",
+        "fee_charged",
+        "fee_paid",
+        "fee_waived",
+        "paid_on",
+        "schedule_status",
     ]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The status against the business date, computed with the rows.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                status=Case(
+                    When(paid_on__isnull=False, then=Value("PAID")),
+                    When(due_date__lt=business_date_get(), then=Value("OVERDUE")),
+                    default=Value("PENDING"),
+                )
+            )
+        )
+
+    @admin.display(description="status")
+    def schedule_status(self, installment):
+        """PAID, OVERDUE (due before the business date, not fully paid) or PENDING."""
+        return installment.status
 
 
 class RepaymentInline(ReadOnlyInline):
     model = Repayment
-    fields = ["created_at", "amount", "principal_part", "interest_part", "type", "status"]
+    fields = [
+        "created_at",
+        "value_date",
+        "amount",
+        "principal_part",
+        "interest_part",
+        "fee_part",
+        "type",
+        "status",
+    ]
     readonly_fields = fields
+
+
+class DelinquencyChangeInline(ReadOnlyInline):
+    model = DelinquencyChange
+    verbose_name = "change of delinquency bucket"
+    verbose_name_plural = "delinquency history"
+    fields = ["on", "from_bucket", "to_bucket", "days_past_due"]
+    readonly_fields = fields
+    ordering = ["-pk"]  # newest first
 
 
 class LoanEventInline(ReadOnlyInline):
@@ -101,16 +259,35 @@ class LoanEventInline(ReadOnlyInline):
 @admin.register(Loan)
 class LoanAdmin(admin.ModelAdmin):
     # Short headings: the list has to fit beside the navigation and the filters.
-    list_display = ["id", "borrower_email", "principal", "emi", "outstanding", "status", "age"]
+    list_display = [
+        "id",
+        "borrower_email",
+        "product_code",
+        "principal",
+        "annual_rate",
+        "emi",
+        "outstanding",
+        "dpd",
+        "bucket",
+        "status",
+        "age",
+    ]
     list_display_links = ["id", "borrower_email"]
-    list_filter = ["status", PrincipalBandFilter, "created_at"]
-    list_select_related = ["borrower"]
+    list_filter = [
+        "status",
+        BucketFilter,
+        DaysPastDueFilter,
+        ProductFilter,
+        PrincipalBandFilter,
+        "created_at",
+    ]
+    list_select_related = ["borrower", "product"]
     search_fields = ["borrower__email", "borrower__name"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
     actions = ["approve_selected", "reject_selected"]
-    inlines = [LoanEventInline, RepaymentInline, InstallmentInline]
+    inlines = [LoanEventInline, DelinquencyChangeInline, RepaymentInline, InstallmentInline]
     # Decision fields shown only once they hold something (an active loan has no rejecter).
     DECISION_FIELDS = (
         "approved_by",
@@ -130,6 +307,7 @@ class LoanAdmin(admin.ModelAdmin):
                     "borrower",
                     "wallet_balance",
                     "status",
+                    "product",
                     "principal",
                     "tenure",
                     "rate",
@@ -141,11 +319,27 @@ class LoanAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Servicing",
+            {
+                "fields": [
+                    "business_date",
+                    "closed_through",
+                    "days_past_due",
+                    "delinquency_bucket",
+                    "overdue_amount",
+                    "fees_due",
+                    "next_due",
+                ]
+            },
+        ),
+        (
             "Decisions",
             {"fields": ["two_officers", *DECISION_FIELDS]},
         ),
+        ("Fee waivers", {"fields": ["fee_waivers"]}),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
+    SERVICED = ("Servicing", "Fee waivers")  # fieldsets of disbursed loans only
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- list ---------------------------------------------------------------------
@@ -168,9 +362,17 @@ class LoanAdmin(admin.ModelAdmin):
     def borrower_email(self, loan):
         return loan.borrower.email
 
+    @admin.display(description="product", ordering="product__code")
+    def product_code(self, loan):
+        return loan.product.code
+
     @admin.display(description="principal", ordering="principal_amount")
     def principal(self, loan):
         return loan.principal_amount
+
+    @admin.display(description="rate %", ordering="interest_rate")
+    def annual_rate(self, loan):
+        return loan.interest_rate
 
     @admin.display(description="EMI", ordering="emi_amount")
     def emi(self, loan):
@@ -179,6 +381,14 @@ class LoanAdmin(admin.ModelAdmin):
     @admin.display(description="outstanding", ordering="outstanding_amount")
     def outstanding(self, loan):
         return loan.outstanding_amount
+
+    @admin.display(description="DPD", ordering="days_past_due")
+    def dpd(self, loan):
+        return loan.days_past_due
+
+    @admin.display(description="bucket", ordering="delinquency_bucket")
+    def bucket(self, loan):
+        return loan.delinquency_bucket
 
     @admin.display(description="age", ordering="created_at")
     def age(self, loan):
@@ -191,10 +401,64 @@ class LoanAdmin(admin.ModelAdmin):
         shown = {"two_officers"} | {
             name for name in self.DECISION_FIELDS if getattr(obj, name) not in (None, "")
         }
+        serviced = obj.status in DISBURSED
         return [
             (name, {"fields": [f for f in options["fields"] if name != "Decisions" or f in shown]})
             for name, options in self.fieldsets
+            if serviced or name not in self.SERVICED
         ]
+
+    def _position(self, loan) -> tuple:
+        """The business date and the loan's position on it, read once per page."""
+        if not hasattr(loan, "_position"):
+            today = business_date_get()
+            position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
+            loan._position = (today, position or LoanPosition())
+        return loan._position
+
+    @admin.display(description="business date")
+    def business_date(self, loan):
+        return formats.localize(self._position(loan)[0])  # as the model's dates show
+
+    @admin.display(description="overdue (fees included)")
+    def overdue_amount(self, loan):
+        return self._position(loan)[1].overdue_amount
+
+    @admin.display(description="late fees due")
+    def fees_due(self, loan):
+        return self._position(loan)[1].fees_due
+
+    @admin.display(description="next due")
+    def next_due(self, loan):
+        position = self._position(loan)[1]
+        if position.next_due_date is None:
+            return "—"
+        return f"{position.next_due_amount} on {formats.localize(position.next_due_date)}"
+
+    @admin.display(description="fee waivers")
+    def fee_waivers(self, loan):
+        waivers = list(fee_waiver_list(loan_id=loan.pk))
+        if not waivers:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    w.installment.number,
+                    w.amount,
+                    w.reason,
+                    w.officer.email,
+                    w.value_date.isoformat(),
+                )
+                for w in waivers
+            ),
+        )
+        return format_html(
+            '<table class="fee-waivers"><tr><th>installment</th><th>amount</th>'
+            "<th>reason</th><th>officer</th><th>value date</th></tr>{}</table>",
+            rows,
+        )
 
     @admin.display(description="tenure")
     def tenure(self, loan):
@@ -221,11 +485,7 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="ledger entries")
     def ledger_entries(self, loan):
-        entry_ids = [
-            loan.disbursement_entry_id,
-            *loan.repayments.values_list("entry_id", flat=True),
-        ]
-        entries = entry_list(entry_ids=[pk for pk in entry_ids if pk is not None])
+        entries = loan_entry_list(loan=loan)
         if not entries:
             return "—"
         rows = format_html_join(
@@ -258,7 +518,11 @@ class LoanAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         loan = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {}), **self._decision_context(request, loan)}
+        extra_context = {
+            **(extra_context or {}),
+            **self._decision_context(request, loan),
+            "can_waive": loan is not None and self._can_waive(request, loan),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _decision_context(self, request, loan):
@@ -283,9 +547,19 @@ class LoanAdmin(admin.ModelAdmin):
         decide = self.admin_site.admin_view(self.decision_view)
         return [
             path(
+                "collections/",
+                self.admin_site.admin_view(self.collections_view),
+                name="loans_loan_collections",
+            ),
+            path(
                 "<int:loan_id>/approve/", decide, {"action": "approve"}, name="loans_loan_approve"
             ),
             path("<int:loan_id>/reject/", decide, {"action": "reject"}, name="loans_loan_reject"),
+            path(
+                "<int:loan_id>/waive-fee/",
+                self.admin_site.admin_view(self.waive_fee_view),
+                name="loans_loan_waive_fee",
+            ),
             *super().get_urls(),
         ]
 
@@ -374,3 +648,247 @@ class LoanAdmin(admin.ModelAdmin):
 
     def has_reject_permission(self, request):
         return request.user.has_perm("loans.reject_loan")
+
+    # --- collections ---------------------------------------------------------------
+    COLLECTIONS_PER_PAGE = 50
+
+    def collections_view(self, request):
+        """The overdue loans, longest overdue first, with what to collect and whom to call.
+
+        A fixed number of queries whatever the number of loans: the page of loans (its
+        amounts are subqueries), the paginator's count and the total.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = business_date_get()
+        queue = loan_list_overdue(as_of=today)
+        page = Paginator(queue, self.COLLECTIONS_PER_PAGE).get_page(request.GET.get("p"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Collections queue",
+            "business_date": today,
+            "page": page,
+            "total": queue.aggregate(total=Sum("overdue_amount"))["total"] if page else ZERO,
+        }
+        return TemplateResponse(request, "admin/loans/loan/collections.html", context)
+
+    # --- fee waivers --------------------------------------------------------------
+    @staticmethod
+    def _can_waive(request, loan) -> bool:
+        """Offer the waiver to those allowed, on an active loan with a fee left to waive."""
+        return (
+            request.user.has_perm("loans.waive_fee")
+            and loan.status == Loan.Status.ACTIVE
+            and installment_list_fee_due(loan_id=loan.pk).exists()
+        )
+
+    def waive_fee_view(self, request, loan_id):
+        """GET: choose the installment, the amount and the reason. POST: waive.
+
+        The waiver runs through ``loans.services.loan_fee_waive``, as in the API. Bad input
+        and the service's refusals of it (no reason, more than the fee) are shown as
+        messages on this page, which asks again; a loan no longer ACTIVE, or left with no
+        fee to waive, sends the officer back to the loan with a message.
+        """
+        if not request.user.has_perm("loans.waive_fee"):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan.objects.select_related("borrower", "product"), pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        if loan.status != Loan.Status.ACTIVE:
+            messages.error(request, f"Loan #{loan.pk} is {loan.status}: no fee can be waived.")
+            return HttpResponseRedirect(change_url)
+        owing = list(installment_list_fee_due(loan_id=loan.pk))
+        if not owing:
+            messages.error(request, f"Loan #{loan.pk} has no late fee left to waive.")
+            return HttpResponseRedirect(change_url)
+        posted = request.POST if request.method == "POST" else None
+        form = FeeWaiverForm(posted, installments=owing)
+        if request.method == "POST":
+            if form.is_valid():
+                refusal = self._waive(request, loan.pk, form.cleaned_data, owing)
+                if refusal is None or not isinstance(refusal, LoanError):
+                    return HttpResponseRedirect(change_url)  # the outcome is a message
+            else:
+                for name, errors in form.errors.items():
+                    for error in errors:
+                        messages.error(request, f"{form.fields[name].label}: {error}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loan": loan,
+            "form": form,
+            "owing": owing,
+            "business_date": business_date_get(),
+            "change_url": change_url,
+            "title": f"Waive a late fee on loan #{loan.pk}",
+        }
+        return TemplateResponse(request, "admin/loans/loan/waive_fee.html", context)
+
+    def _waive(self, request, loan_id, data, owing) -> ApplicationError | None:
+        """Waive through the service; report the outcome as a message, return any refusal."""
+        number = data["installment_number"]
+        amount = data["amount"]
+        if amount is None:  # the whole unpaid fee, as the page showed it
+            amount = next(i.fee_due for i in owing if i.number == number)
+        try:
+            loan_fee_waive(
+                loan_id=loan_id,
+                installment_number=number,
+                amount=amount,
+                reason=data["reason"],
+                officer=request.user,
+                client_ip=client_ip(request),
+            )
+        except ApplicationError as exc:
+            field, sep, text = exc.message.partition(": ")
+            shown = f"{field.capitalize()}: {text}" if sep and field.isidentifier() else exc.message
+            messages.error(request, shown)
+            return exc
+        messages.success(
+            request,
+            f"Waived {format_money(amount)} of the late fee on installment #{number} "
+            f"of loan #{loan_id}.",
+        )
+        return None
+
+
+# --- Loan products -------------------------------------------------------------------
+SERVICING_LOCKED = (
+    "This product has loans, so these rules are fixed: a loan is serviced on the terms it "
+    "was sold on. To sell new terms, add a new product (and untick “is active” here to stop "
+    "selling this one)."
+)
+
+
+class LoanProductForm(forms.ModelForm):
+    """The admin's product form (the admin names the model and the fields)."""
+
+    def clean(self):
+        """Refuse a change of servicing rules if the product has loans (row locked)."""
+        cleaned = super().clean()
+        changed = set(self.changed_data) & set(LoanProduct.SERVICING_FIELDS)
+        if self.instance.pk is not None and changed:
+            # The admin's save runs in this transaction: once the row is locked, no loan
+            # can be sold on the product until the new rules are committed.
+            loan_product_qs_lock_against_new_loans().filter(pk=self.instance.pk).first()
+            if Loan.objects.filter(product_id=self.instance.pk).exists():
+                raise forms.ValidationError(SERVICING_LOCKED)
+        return cleaned
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(admin.ModelAdmin):
+    """Administrators add and edit products; officers may look (``view_loanproduct``)."""
+
+    form = LoanProductForm
+    list_display = [
+        "code",
+        "name",
+        "is_active",
+        "principal_band",
+        "rate_band",
+        "grace_days",
+        "has_loans",
+    ]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "is_active"]}),
+        (
+            "Limits and price",
+            {
+                "fields": [
+                    ("min_principal", "max_principal"),
+                    ("min_tenure_months", "max_tenure_months"),
+                    ("min_rate", "max_rate", "default_rate"),
+                    "maker_checker_threshold",
+                    "max_open_loans",
+                ]
+            },
+        ),
+        (
+            "Servicing rules",
+            {
+                "fields": [
+                    "interest_method",
+                    "grace_days",
+                    "late_fee_kind",
+                    ("late_fee_value", "late_fee_min", "late_fee_max"),
+                    "allocation_order",
+                    "npa_days",
+                    "npa_allocation_order",
+                    "buckets",
+                ],
+                "description": (
+                    "Late fee value: the flat amount, or the percentage of the installment's "
+                    "unpaid amount. Buckets: [[code, first day past due], …], the first at 0."
+                ),
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        in_use = Loan.objects.filter(product=OuterRef("pk"))
+        return super().get_queryset(request).annotate(in_use=Exists(in_use))
+
+    @admin.display(description="principal")
+    def principal_band(self, product):
+        return f"{product.min_principal} to {product.max_principal}"
+
+    @admin.display(description="rate (% a year)")
+    def rate_band(self, product):
+        return f"{product.min_rate} to {product.max_rate} (default {product.default_rate})"
+
+    @admin.display(description="has loans", boolean=True, ordering="in_use")
+    def has_loans(self, product):
+        return product.in_use
+
+    @staticmethod
+    def _in_use(product) -> bool:
+        if product is None:
+            return False
+        if not hasattr(product, "in_use"):  # not read through get_queryset
+            product.in_use = Loan.objects.filter(product=product).exists()
+        return product.in_use
+
+    def get_fieldsets(self, request, obj=None):
+        if not self._in_use(obj):
+            return self.fieldsets
+        *others, (name, options) = self.fieldsets
+        return [*others, (name, {**options, "description": SERVICING_LOCKED})]
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._in_use(obj):
+            return LoanProduct.SERVICING_FIELDS
+        return ()
+
+    def has_delete_permission(self, request, obj=None):
+        # A product with loans stays (PROTECT): it can be made inactive instead.
+        if self._in_use(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, each checked for loans
+        return actions
+
+
+@admin.register(CloseFailure)
+class CloseFailureAdmin(ReadOnlyAdmin):
+    """Loans the close of business could not close for a day; retried on the next run."""
+
+    list_display = ["loan_link", "day", "error", "created_at"]
+    list_display_links = ["day"]  # the loan column links to the loan
+    list_filter = ["day"]
+    list_select_related = ["loan"]
+    search_fields = ["=loan__id"]
+    search_help_text = "Search by loan number."
+    ordering = ["-day", "loan_id"]
+    show_full_result_count = False
+
+    @admin.display(description="loan", ordering="loan_id")
+    def loan_link(self, failure):
+        url = reverse("admin:loans_loan_change", args=[failure.loan_id])
+        return format_html('<a href="{}">Loan #{}</a>', url, failure.loan_id)

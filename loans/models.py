@@ -48,6 +48,19 @@ class LoanProduct(models.Model):
         )
 
     STANDARD = "STANDARD"
+    # The rules a loan is serviced by: fixed once the product has loans.
+    SERVICING_FIELDS = (
+        "interest_method",
+        "grace_days",
+        "late_fee_kind",
+        "late_fee_value",
+        "late_fee_min",
+        "late_fee_max",
+        "allocation_order",
+        "npa_days",
+        "npa_allocation_order",
+        "buckets",
+    )
 
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=100)

@@ -1,15 +1,37 @@
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 
+from ledger.models import JournalEntry
+from ledger.references import late_fee_reference
+from ledger.selectors import entry_list
 from lendingsite.months import month_window
 from loans.exceptions import LoanNotFoundError
-from loans.models import Installment, Loan, LoanEvent, Repayment
+from loans.models import (
+    FeeWaiver,
+    Installment,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    Repayment,
+)
 
 ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=16, decimal_places=2)
 PENDING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED)  # waiting for an officer
 DISBURSED_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)  # reached by disbursement only
 
@@ -41,6 +63,20 @@ def loan_list_pending() -> QuerySet[Loan]:
         .select_related("product")
         .order_by("created_at", "pk")
     )
+
+
+def loan_product_list() -> list[LoanProduct]:
+    """Every product, active or not, by code: one query."""
+    return list(LoanProduct.objects.order_by("code"))
+
+
+def bucket_codes(products) -> list[str]:
+    """The delinquency buckets the products define, by first day past due, each once."""
+    firsts: dict[str, int] = {}
+    for product in products:
+        for code, first in product.buckets:
+            firsts[code] = min(first, firsts.get(code, first))
+    return sorted(firsts, key=lambda code: (firsts[code], code))
 
 
 @dataclass(frozen=True)
@@ -83,6 +119,43 @@ def loan_positions(*, loan_ids, as_of: date) -> dict[int, LoanPosition]:
     return {loan_id: LoanPosition(**fields) for loan_id, fields in found.items()}
 
 
+def _unpaid_total(installments: QuerySet[Installment]) -> Coalesce:
+    """A subquery: what is unpaid, fees included, of ``installments`` of the outer loan."""
+    unpaid = (
+        F("principal")
+        - F("principal_paid")
+        + F("interest")
+        - F("interest_paid")
+        + F("fee_charged")
+        - F("fee_paid")
+        - F("fee_waived")
+    )
+    total = installments.order_by().values("loan_id").annotate(total=Sum(unpaid)).values("total")
+    return Coalesce(Subquery(total), Value(ZERO), output_field=MONEY)
+
+
+def loan_list_overdue(*, as_of: date) -> QuerySet[Loan]:
+    """The collections queue: active loans past due, longest overdue first.
+
+    Each loan comes with its borrower and product, ``overdue_amount`` (what is unpaid,
+    fees included, of its installments due before ``as_of``, as ``loan_positions``
+    reckons it) and ``fees_due`` (its unpaid late fees). The amounts are subqueries,
+    run only for the rows fetched: a page of the queue is one query.
+    """
+    unpaid = Installment.objects.filter(loan_id=OuterRef("pk"), paid_on__isnull=True)
+    fees = F("fee_charged") - F("fee_paid") - F("fee_waived")
+    fees_due = unpaid.order_by().values("loan_id").annotate(total=Sum(fees)).values("total")
+    return (
+        Loan.objects.filter(status=Loan.Status.ACTIVE, days_past_due__gt=0)
+        .select_related("borrower", "product")
+        .annotate(
+            overdue_amount=_unpaid_total(unpaid.filter(due_date__lt=as_of)),
+            fees_due=Coalesce(Subquery(fees_due), Value(ZERO), output_field=MONEY),
+        )
+        .order_by("-days_past_due", "pk")
+    )
+
+
 def installment_list(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.order_by("number")
 
@@ -91,14 +164,46 @@ def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:
     return loan.repayments.order_by("-created_at", "-pk")
 
 
+def loan_entry_list(*, loan: Loan) -> list[JournalEntry]:
+    """A loan's journal entries, oldest first: disbursement, repayments, late fees, waivers."""
+    entry_ids = [
+        loan.disbursement_entry_id,
+        *loan.repayments.values_list("entry_id", flat=True),
+        *FeeWaiver.objects.filter(installment__loan=loan).values_list("entry_id", flat=True),
+    ]
+    charged = loan.installments.filter(fee_charged__gt=0).values_list("pk", flat=True)
+    return list(
+        entry_list(
+            entry_ids=[pk for pk in entry_ids if pk is not None],
+            references=[late_fee_reference(installment_id=pk) for pk in charged],
+        )
+    )
+
+
+def installment_list_fee_due(*, loan_id: int) -> QuerySet[Installment]:
+    """A loan's installments with a late fee neither paid nor waived, oldest first."""
+    return Installment.objects.filter(
+        loan_id=loan_id, paid_on__isnull=True, fee_charged__gt=F("fee_paid") + F("fee_waived")
+    ).order_by("number")
+
+
+def fee_waiver_list(*, loan_id: int) -> QuerySet[FeeWaiver]:
+    """The waivers of a loan's fees, newest first, with their installment and officer."""
+    return (
+        FeeWaiver.objects.filter(installment__loan_id=loan_id)
+        .select_related("installment", "officer")
+        .order_by("-pk")
+    )
+
+
 # --- Portfolio figures (the back office's dashboard) --------------------------------
 # Set-based aggregates: each selector runs a fixed number of queries, whatever the number
 # of loans. The figures are for display; decisions read the loan rows under lock.
 
 
-def _sum(field: str, **extra) -> Coalesce:
-    money = DecimalField(max_digits=16, decimal_places=2)
-    return Coalesce(Sum(field, **extra), Value(ZERO), output_field=money)
+def _sum(field, **extra) -> Coalesce:
+    """The sum of a field or an expression, 0.00 over no rows."""
+    return Coalesce(Sum(field, **extra), Value(ZERO), output_field=MONEY)
 
 
 @dataclass(frozen=True)
@@ -174,23 +279,119 @@ def loan_portfolio_summary() -> PortfolioSummary:
     )
 
 
+# Portfolio at risk: PAR n is the share of the active loans' outstanding principal
+# owed on loans more than n days past due.
+PAR_DAYS = (1, 30, 60, 90)
+HUNDRED = Decimal(100)
+
+
+def percent_of(part: Decimal, whole: Decimal) -> Decimal:
+    """``part`` as a percentage of ``whole``, half-up to two places; 0.00 of nothing."""
+    if not whole:
+        return ZERO
+    return (part * HUNDRED / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    days: int  # loans more than this many days past due
+    count: int
+    principal: Decimal  # their outstanding principal
+    percent: Decimal  # of the outstanding principal of all active loans, 2 places
+
+
+@dataclass(frozen=True)
+class BucketFigures:
+    bucket: str
+    count: int
+    principal: Decimal  # outstanding principal
+    percent: Decimal  # of the outstanding principal of all active loans, 2 places
+
+
+@dataclass(frozen=True)
+class PortfolioRisk:
+    active_count: int
+    active_principal: Decimal  # outstanding principal of the active loans
+    overdue_count: int  # active loans at least a day past due
+    at_risk: list[AtRisk]  # one per PAR_DAYS, in order
+    aging: list[BucketFigures]  # buckets holding active loans, by days past due
+
+
+def loan_portfolio_risk(*, par_days: tuple[int, ...] = PAR_DAYS) -> PortfolioRisk:
+    """Portfolio at risk and the aging of the active loans by delinquency bucket.
+
+    A loan's outstanding principal is the sum of its installments' unpaid principal;
+    days past due and bucket are the loan's, as the close of business left them. One
+    query, over the active loans' installments grouped by bucket.
+    """
+    unpaid = F("principal") - F("principal_paid")
+    # Names other than the installment's fields ("principal"), which they would shadow.
+    figures = {
+        "loans": Count("loan", distinct=True),
+        "left": _sum(unpaid),
+        "first_day": Min("loan__days_past_due"),
+        "overdue": Count("loan", distinct=True, filter=Q(loan__days_past_due__gt=0)),
+    }
+    for days in par_days:
+        late = Q(loan__days_past_due__gt=days)
+        figures[f"loans_{days}"] = Count("loan", distinct=True, filter=late)
+        figures[f"left_{days}"] = _sum(unpaid, filter=late)
+    rows = list(
+        Installment.objects.filter(loan__status=Loan.Status.ACTIVE)
+        .order_by()
+        .values("loan__delinquency_bucket")
+        .annotate(**figures)
+    )
+    total = sum((row["left"] for row in rows), ZERO)
+    at_risk = []
+    for days in par_days:
+        principal = sum((row[f"left_{days}"] for row in rows), ZERO)
+        at_risk.append(
+            AtRisk(
+                days=days,
+                count=sum(row[f"loans_{days}"] for row in rows),
+                principal=principal,
+                percent=percent_of(principal, total),
+            )
+        )
+    rows.sort(key=lambda row: (row["first_day"], row["loan__delinquency_bucket"]))
+    return PortfolioRisk(
+        active_count=sum(row["loans"] for row in rows),
+        active_principal=total,
+        overdue_count=sum(row["overdue"] for row in rows),
+        at_risk=at_risk,
+        aging=[
+            BucketFigures(
+                bucket=row["loan__delinquency_bucket"],
+                count=row["loans"],
+                principal=row["left"],
+                percent=percent_of(row["left"], total),
+            )
+            for row in rows
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class MonthFlows:
     month: date  # the first day of the month
     disbursed: Decimal
     repaid_principal: Decimal
     repaid_interest: Decimal
+    repaid_fees: Decimal = ZERO
 
     @property
     def repaid(self) -> Decimal:
-        return self.repaid_principal + self.repaid_interest
+        """Everything collected: principal, interest and late fees."""
+        return self.repaid_principal + self.repaid_interest + self.repaid_fees
 
 
 def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[MonthFlows]:
     """Total the money paid out and repaid in each of the last ``months`` months, oldest first.
 
-    Months are calendar months in the site's time zone; an empty month totals zero. Two
-    queries: disbursements (by ``disbursed_at``) and repayments (by ``created_at``).
+    Repayments are split into principal, interest and late fees. Months are calendar
+    months in the site's time zone; an empty month totals zero. Two queries:
+    disbursements (by ``disbursed_at``) and repayments (by ``created_at``).
     """
     starts, since, before = month_window(months=months, until=until)
     paid_out = dict(
@@ -209,7 +410,11 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
         .annotate(month=TruncMonth("created_at"))
         .order_by()
         .values("month")
-        .annotate(principal=_sum("principal_part"), interest=_sum("interest_part"))
+        .annotate(
+            principal=_sum("principal_part"),
+            interest=_sum("interest_part"),
+            fees=_sum("fee_part"),
+        )
     }
     paid_out = {month.date(): total for month, total in paid_out.items()}
     repaid = {month.date(): row for month, row in repaid.items()}
@@ -219,6 +424,7 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
             disbursed=paid_out.get(start, ZERO),
             repaid_principal=repaid.get(start, {}).get("principal", ZERO),
             repaid_interest=repaid.get(start, {}).get("interest", ZERO),
+            repaid_fees=repaid.get(start, {}).get("fees", ZERO),
         )
         for start in starts
     ]

@@ -58,6 +58,8 @@ def test_officer_index_lists_what_officers_may_see(client):
         "User",
         "Wallet",
         "Loan",
+        "LoanProduct",
+        "CloseFailure",
         "Account",
         "JournalEntry",
         "Posting",

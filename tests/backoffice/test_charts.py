@@ -73,6 +73,19 @@ def test_decimal_values_keep_their_places_in_labels():
     assert "<title>Feb: 250.50 INR</title>" in svg
 
 
+def test_the_value_axis_may_be_written_briefly():
+    svg = bar_chart_svg(
+        [("CURRENT", Decimal("1200.00")), ("LATE", Decimal("300.00"))],
+        title="Principal by bucket",
+        value_format=lambda v: f"{v} INR",
+        axis_format=compact_number,
+    )
+
+    assert ">1200.00 INR</text>" in svg  # over the bar, in full
+    assert ">1.5k</text>" in svg  # the axis top (1,500 in steps of 500), briefly
+    assert ">1500 INR</text>" not in svg
+
+
 def test_empty_data_draws_axes_without_bars():
     svg = bar_chart_svg([], title="Nothing yet")
 

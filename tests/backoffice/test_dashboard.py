@@ -1,4 +1,5 @@
 import re
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
@@ -9,6 +10,7 @@ from backoffice.dashboard import CACHE_KEY, money
 from loans.models import LoanEvent
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, applied_loan, portfolio, repaid
+from tests.loans.servicing.helpers import close_through, set_business_date
 
 DASHBOARD = reverse("admin:dashboard")
 
@@ -47,6 +49,8 @@ def test_dashboard_shows_the_portfolio_headlines(client):
     assert response.status_code == 200
     assert _headlines(response.text) == {
         "Pending decisions": "2",
+        "Overdue loans": "0",  # every loan was disbursed on the business date
+        "PAR30": "0.00 %",
         "Disbursed": "13,200.00",
         "Outstanding principal": "11,120.00",
         "Collected principal": "2,080.00",
@@ -161,7 +165,7 @@ def test_a_cached_view_runs_no_figure_queries(client, settings, django_assert_ma
     with django_assert_max_num_queries(12) as cached:
         client.get(DASHBOARD)
 
-    figure_queries = 6  # 2 summary, 2 flows, 1 registrations, 1 activity
+    figure_queries = 7  # 2 summary, 1 risk, 2 flows, 1 registrations, 1 activity
     assert len(cached.captured_queries) == len(computed.captured_queries) - figure_queries
 
 
@@ -179,3 +183,89 @@ def test_pending_decisions_links_to_the_loans_waiting_for_an_officer(client):
     assert response.status_code == 200
     shown = {loan.pk for loan in response.context["cl"].result_list}
     assert shown == {loans["applied"].pk, loans["approved"].pk}
+
+
+def _panel(html: str, title: str) -> str:
+    return html.split(title, 1)[1].split("</section>", 1)[0]
+
+
+def _cells(panel: str, part: str = "tbody") -> list[list[str]]:
+    body = panel.split(f"<{part}>", 1)[1].split(f"</{part}>", 1)[0]
+    return [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
+@pytest.fixture
+def late_book(db):
+    """On business date Mar 21st: one loan 39 days past due, one just disbursed.
+
+    - late: 12,000.00 disbursed Jan 10th, nothing paid: 39 days past due (DPD_31_60)
+    - fresh: 10,000.00 disbursed Mar 21st: current
+    Active outstanding principal 22,000.00; 12,000 / 22,000 = 54.545…% → 54.55 %;
+    10,000 / 22,000 = 45.454…% → 45.45 %.
+    """
+    set_business_date(date(2026, 1, 10))
+    officer = OfficerFactory()
+    late = active_loan(BorrowerFactory(), officer, principal="12000.00")
+    close_through(date(2026, 3, 20))
+    fresh = active_loan(BorrowerFactory(), officer, principal="10000.00")
+    return {"late": late, "fresh": fresh}
+
+
+def test_portfolio_at_risk_headlines_table_and_chart(client, late_book):
+    response = _officer_client(client).get(DASHBOARD)
+
+    headlines = _headlines(response.text)
+    assert (headlines["Overdue loans"], headlines["PAR30"]) == ("1", "54.55 %")
+    assert f'<a href="{reverse("admin:loans_loan_collections")}">1</a>' in response.text
+    panel = _panel(response.text, "Portfolio at risk")
+    assert _cells(panel) == [
+        ["1 day past due (PAR1)", "1", "12,000.00", "54.55 %"],
+        ["30 days past due (PAR30)", "1", "12,000.00", "54.55 %"],
+        ["60 days past due (PAR60)", "0", "0.00", "0.00 %"],
+        ["90 days past due (PAR90)", "0", "0.00", "0.00 %"],
+    ]
+    assert _cells(panel, "tfoot") == [["All active loans", "2", "22,000.00", "100.00 %"]]
+    bars = re.findall(r'<rect class="chart-bar"[^>]*data-value="([^"]*)"', panel)
+    assert bars == ["54.55", "54.55", "0.00", "0.00"]
+
+
+def test_aging_by_bucket_table_links_and_chart(client, late_book):
+    response = _officer_client(client).get(DASHBOARD)
+
+    panel = _panel(response.text, "Active loans by delinquency bucket")
+    assert _cells(panel) == [
+        ["CURRENT", "1", "10,000.00", "45.45 %"],
+        ["DPD_31_60", "1", "12,000.00", "54.55 %"],
+    ]
+    changelist = reverse("admin:loans_loan_changelist")
+    assert f'href="{changelist}?status__exact=ACTIVE&amp;bucket=DPD_31_60"' in panel
+    bars = re.findall(r'<rect class="chart-bar"[^>]*data-value="([^"]*)"', panel)
+    assert bars == ["10000.00", "12000.00"]
+
+
+@pytest.mark.django_db
+def test_no_active_loan_shows_zero_risk_and_an_empty_aging(client):
+    applied_loan(BorrowerFactory())
+
+    response = _officer_client(client).get(DASHBOARD)
+
+    assert _headlines(response.text)["PAR30"] == "0.00 %"
+    assert "No active loan." in _panel(response.text, "Active loans by delinquency bucket")
+
+
+@pytest.mark.django_db
+def test_collections_per_month_split_principal_interest_and_fees(client):
+    portfolio()  # this month: 880.00 + 1,200.00 principal, 120.00 + 12.00 interest, no fee
+
+    response = _officer_client(client).get(DASHBOARD)
+
+    html = response.text
+    principal, interest = _series(html, "Principal"), _series(html, "Interest")
+    fees = _series(html, "Late fees")
+    assert len(principal) == len(interest) == len(fees) == 12
+    assert (principal[-1], interest[-1], fees[-1]) == ("2080.00", "132.00", "0.00")
+    panel = _panel(html, "Collections per month (last 12 months)")
+    assert _cells(panel, "tfoot") == [["12 months", "2,080.00", "132.00", "0.00", "2,212.00"]]

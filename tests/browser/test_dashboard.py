@@ -19,7 +19,8 @@ def test_dashboard_draws_the_portfolio_and_its_charts(open_browser, live_server)
 
         expect(page).to_have_url(f"{live_server.url}/admin/dashboard/")
         headlines = page.locator(".dashboard-headlines li")
-        expect(headlines).to_have_count(5)
+        expect(headlines).to_have_count(7)
+        expect(headlines.filter(has_text="PAR30")).to_contain_text("0.00 %")
         expect(headlines.filter(has_text="Disbursed")).to_contain_text("13,200.00")
         expect(headlines.filter(has_text="Outstanding principal")).to_contain_text("11,120.00")
         expect(headlines.filter(has_text="Collected interest")).to_contain_text("132.00")
@@ -27,6 +28,13 @@ def test_dashboard_draws_the_portfolio_and_its_charts(open_browser, live_server)
         status = page.locator("section.dashboard-panel", has_text="Loans by status")
         expect(status.locator("tbody tr")).to_have_count(5)
         expect(status.locator("tfoot")).to_contain_text("305,200.00")
+
+        risk = page.locator("section.dashboard-panel", has_text="Portfolio at risk")
+        expect(risk.locator("tbody tr")).to_have_count(4)
+        expect(risk.locator("svg.chart rect.chart-bar")).to_have_count(4)
+        aging = page.locator("section.dashboard-panel", has_text="delinquency bucket")
+        expect(aging.locator("tbody tr")).to_have_count(1)  # every loan is current
+        expect(aging.locator("tbody tr")).to_contain_text("CURRENT")
 
         flows = page.locator("section.dashboard-panel", has_text="Disbursements and repayments")
         chart = flows.locator("svg.chart")

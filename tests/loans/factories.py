@@ -1,13 +1,31 @@
 from decimal import Decimal
 
-from loans.models import Loan
+import factory
+
+from loans.models import Loan, LoanProduct
 from loans.services import loan_apply, loan_approve, loan_reject, loan_repay
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from wallets.services import wallet_deposit
 
 
+class LoanProductFactory(factory.django.DjangoModelFactory):
+    """A product other than STANDARD (the loans of ``applied_loan`` are STANDARD)."""
+
+    class Meta:
+        model = LoanProduct
+
+    code = factory.Sequence(lambda n: f"PRODUCT{n}")
+    name = factory.LazyAttribute(lambda product: f"{product.code.title()} loan")
+    max_principal = Decimal("100000.00")
+    max_tenure_months = 24
+    min_rate = Decimal("10.00")
+    max_rate = Decimal("20.00")
+    default_rate = Decimal("14.00")
+    maker_checker_threshold = Decimal("50000.00")
+
+
 def applied_loan(
-    borrower, principal="12000.00", tenure=12, rate="12.00", method="REDUCING"
+    borrower, principal="12000.00", tenure=12, rate="12.00", method="REDUCING", product=None
 ) -> Loan:
     return loan_apply(
         borrower=borrower,
@@ -15,6 +33,7 @@ def applied_loan(
         tenure_months=tenure,
         interest_rate=Decimal(rate),
         interest_method=method,
+        product=product,
     )
 
 

@@ -40,7 +40,15 @@ def test_loans_list_shows_pending_first(borrower):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("staff", [AdminFactory, OfficerFactory], ids=["admin", "officer"])
-@pytest.mark.parametrize("query", ["", "?status__exact=APPLIED", "?q=example.com&principal=small"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?status__exact=APPLIED",
+        "?q=example.com&principal=small",
+        "?bucket=CURRENT&dpd=current&product=STANDARD",
+    ],
+)
 def test_loans_list_query_count_does_not_grow_with_rows(
     staff, query, django_assert_max_num_queries
 ):
