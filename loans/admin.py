@@ -860,7 +860,9 @@ class LoanProductAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if self._in_use(obj):
-            return LoanProduct.SERVICING_FIELDS
+            # The code too: loans and applications name their product by it (STANDARD
+            # renamed would be re-created from the settings by the next application).
+            return ("code", *LoanProduct.SERVICING_FIELDS)
         return ()
 
     def has_delete_permission(self, request, obj=None):

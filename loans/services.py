@@ -564,6 +564,12 @@ def loan_fee_waive(
     closes if nothing is left. Locks: the loan. Transaction: its own (the API and the
     console call it directly).
     """
+    if amount <= 0:
+        raise LoanError(
+            "amount: a waiver is of a positive amount.",
+            code="waiver_not_positive",
+            extra={"amount": ["Ensure this value is greater than 0."]},
+        )
     reason = (reason or "").strip()
     if not reason:
         raise LoanError(

@@ -151,19 +151,26 @@ def test_servicing_rules_lock_once_the_product_has_loans():
     client = client_for(AdminFactory())
 
     page = client.get(change_url(product))
+    code = product.code
     response = client.post(
         change_url(product),
-        form_data(product, name="SME working capital", grace_days=9, buckets=[["CURRENT", 0]]),
+        form_data(
+            product,
+            name="SME working capital",
+            code="RENAMED",
+            grace_days=9,
+            buckets=[["CURRENT", 0]],
+        ),
     )
 
     assert SERVICING_LOCKED in page.text
-    for name in LoanProduct.SERVICING_FIELDS:
+    for name in ("code", *LoanProduct.SERVICING_FIELDS):
         assert f'name="{name}"' not in page.text  # shown, not editable
     assert 'name="max_principal"' in page.text  # the limits and price still are
     assert response.status_code == 302
     product.refresh_from_db()
     assert product.name == "SME working capital"
-    assert (product.grace_days, len(product.buckets)) == (5, 5)
+    assert (product.code, product.grace_days, len(product.buckets)) == (code, 5, 5)
 
 
 @pytest.mark.django_db

@@ -160,3 +160,23 @@ def test_an_application_names_its_product(borrower_client):
     assert response.status_code == 201
     assert response.json()["product"] == "STANDARD"
     assert response.json()["interest_rate"] == "12.00"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["0.00", "-5.00"])
+def test_the_waiver_service_itself_refuses_an_amount_that_is_not_positive(
+    late_loan, officer, amount
+):
+    from loans.exceptions import LoanError
+    from loans.services import loan_fee_waive
+
+    with pytest.raises(LoanError, match="positive"):
+        loan_fee_waive(
+            loan_id=late_loan.pk,
+            installment_number=1,
+            amount=D(amount),
+            reason="x",
+            officer=officer,
+        )
+
+    assert not FeeWaiver.objects.exists()
