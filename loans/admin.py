@@ -617,10 +617,28 @@ class LoanAdmin(admin.ModelAdmin):
         messages.success(request, f"Loan #{loan_id} is now {loan.status}.")
         return None
 
-    @admin.action(description="Approve selected loans", permissions=["approve"])
+    @admin.action(description="Approve selected loans…", permissions=["approve"])
     def approve_selected(self, request, queryset):
-        for loan_id in queryset.order_by("pk").values_list("pk", flat=True):
-            self._decide(request, loan_id, "approve")
+        """Show the loans, their amounts and the total; approve them once confirmed.
+
+        The confirmation posts the ids it showed, so "select all" across pages approves
+        exactly the loans the officer saw, never one that arrived in between.
+        """
+        if "apply" in request.POST:
+            for loan_id in queryset.order_by("pk").values_list("pk", flat=True):
+                self._decide(request, loan_id, "approve")
+            return None
+        loans = list(queryset.select_related("borrower").order_by("pk"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loans": loans,
+            "loan_ids": [loan.pk for loan in loans],
+            "total": f"{sum((loan.principal_amount for loan in loans), Decimal('0.00')):,.2f}",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "title": "Approve loans",
+        }
+        return TemplateResponse(request, "admin/loans/loan/approve_selected.html", context)
 
     @admin.action(description="Reject selected loans…", permissions=["reject"])
     def reject_selected(self, request, queryset):

@@ -168,7 +168,7 @@ def test_bulk_approve_reports_each_loan(borrower):
 
     response = admin_client().post(
         CHANGELIST,
-        {"action": "approve_selected", "_selected_action": [ok.pk, done.pk]},
+        {"action": "approve_selected", "_selected_action": [ok.pk, done.pk], "apply": "1"},
         follow=True,
     )
 
@@ -259,3 +259,44 @@ def test_a_loan_officer_from_the_group_can_decide(borrower):
     assert page.status_code == 200
     loan.refresh_from_db()
     assert loan.status == Loan.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_bulk_approve_shows_the_loans_and_the_total_before_it_acts():
+    loans = [
+        applied_loan(BorrowerFactory(), principal="12000.00"),
+        applied_loan(BorrowerFactory(), principal="30000.50"),
+    ]
+    client = admin_client()
+
+    page = client.post(
+        CHANGELIST, {"action": "approve_selected", "_selected_action": [x.pk for x in loans]}
+    )
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    for loan in loans:
+        assert f"#{loan.pk}" in text and loan.borrower.email in text
+    assert "42,000.50" in text  # 12,000.00 + 30,000.50: the total to be disbursed
+    assert Loan.objects.filter(status="APPLIED").count() == 2  # nothing decided yet
+
+
+@pytest.mark.django_db
+def test_bulk_approve_across_pages_confirms_exactly_the_loans_it_showed():
+    shown = [applied_loan(BorrowerFactory()) for _ in range(3)]
+    client = admin_client()
+
+    page = client.post(
+        CHANGELIST,
+        {"action": "approve_selected", "_selected_action": [shown[0].pk], "select_across": "1"},
+    )
+    listed = [int(pk) for pk in page.context["loan_ids"]]
+    late_comer = applied_loan(BorrowerFactory())  # applied while the page was open
+    client.post(
+        CHANGELIST,
+        {"action": "approve_selected", "_selected_action": listed, "apply": "1"},
+    )
+
+    assert sorted(listed) == sorted(loan.pk for loan in shown)
+    assert Loan.objects.filter(pk__in=listed, status="ACTIVE").count() == 3
+    assert Loan.objects.get(pk=late_comer.pk).status == "APPLIED"
