@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time as time_module
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -342,13 +343,18 @@ def test_an_alert_whose_channels_all_fail_fails(tmp_path):
     assert "ALERT_COMMAND failed" in result.stderr
 
 
-def _job(tmp_path, exit_status: int, *args: str):
-    """deploy/lending-job against a stand-in manage.py that prints its arguments."""
+def _job(tmp_path, exit_status: int, *args: str, wait: bool = False):
+    """deploy/lending-job against a stand-in manage.py that prints its arguments (and,
+    with ``wait``, says it started and waits for tmp_path/release)."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     (home / "manage.py").write_text(
-        "import os, sys\n"
-        "print('ran', *sys.argv[1:], os.environ.get('FROM_ENV_FILE'))\n"
+        "import os, pathlib, sys, time\n"
+        "print('ran', *sys.argv[1:], os.environ.get('FROM_ENV_FILE'), flush=True)\n"
+        "if os.environ.get('WAIT'):\n"
+        f"    pathlib.Path({str(tmp_path)!r}, 'started').touch()\n"
+        f"    while not pathlib.Path({str(tmp_path)!r}, 'release').exists():\n"
+        "        time.sleep(0.05)\n"
         f"sys.exit({exit_status})\n"
     )
     env_file = tmp_path / "lending.env"
@@ -356,20 +362,18 @@ def _job(tmp_path, exit_status: int, *args: str):
     env_file.write_text(
         f"FROM_ENV_FILE=yes\nALERT_COMMAND='{{ echo \"$ALERT_SUBJECT\"; cat; }} > {alert_file}'\n"
     )
-    result = subprocess.run(
-        [str(DEPLOY / "lending-job"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            "PATH": os.environ["PATH"],
-            "LENDING_HOME": str(home),
-            "LENDING_ENV_FILE": str(env_file),
-            "LENDING_PYTHON": sys.executable,
-            "LENDING_LOCK_DIR": str(tmp_path),
-        },
-    )
-    return result, alert_file
+    command = [str(DEPLOY / "lending-job"), *args]
+    env = {
+        "PATH": os.environ["PATH"],
+        "LENDING_HOME": str(home),
+        "LENDING_ENV_FILE": str(env_file),
+        "LENDING_PYTHON": sys.executable,
+        "LENDING_LOCK_DIR": str(tmp_path),
+        **({"WAIT": "1"} if wait else {}),
+    }
+    if wait:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env), alert_file
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env), alert_file
 
 
 def test_a_cron_job_that_succeeds_raises_no_alert(tmp_path):
@@ -389,3 +393,24 @@ def test_a_cron_job_that_fails_raises_an_alert_with_its_output(tmp_path):
     assert "exit status 1" in alert.splitlines()[0]
     assert "ran close_business_day --chunk-size 10 yes" in alert
     assert "docs/OPERATIONS.md" in alert
+
+
+def test_a_cron_job_still_running_is_left_alone_but_partitions_run_side_by_side(tmp_path):
+    first, _ = _job(tmp_path, 0, "close_business_day", "--partition", "1/2", wait=True)
+    try:
+        for _ in range(600):
+            if (tmp_path / "started").exists():
+                break
+            time_module.sleep(0.05)
+        assert (tmp_path / "started").exists()
+
+        again, _ = _job(tmp_path, 0, "close_business_day", "--partition", "1/2")
+        other, _ = _job(tmp_path, 0, "close_business_day", "--partition", "2/2")
+    finally:
+        (tmp_path / "release").touch()
+        output, _ = first.communicate(timeout=60)
+
+    assert (again.returncode, again.stdout) == (0, "")  # skipped: the first still ran
+    assert other.stdout == "ran close_business_day --partition 2/2 yes\n"
+    assert first.returncode == 0
+    assert output == "ran close_business_day --partition 1/2 yes\n"
