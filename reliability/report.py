@@ -43,6 +43,17 @@ def _verdict(ok: bool | None) -> str:
     return "not run" if ok is None else ("pass" if ok else "**FAIL**")
 
 
+def _servicing_reached(stateful: dict) -> str:
+    """What the closes of business reached (absent from reports older than them)."""
+    if "days_closed" not in stateful:
+        return ""
+    return (
+        f"; {stateful['days_closed']:,} business days closed, "
+        f"{stateful['late_fees']:,} late fees, "
+        f"{stateful['npa_payments']:,} payments at 91+ days past due"
+    )
+
+
 OWASP = [
     ("test_object_level_authorization", "API1 object-level authorization"),
     ("test_authentication", "API2 broken authentication"),
@@ -103,9 +114,10 @@ def render() -> str:
         rows.append(
             (
                 "Hypothesis state machine: deposits, withdrawals, applications, decisions "
-                "by two officers, repayments, same-key retries, against a model",
+                "by two officers, repayments, same-key retries, closes of business days "
+                "(late fees, days past due), against a model",
                 f"{stateful['examples']} runs, {stateful['steps']:,} steps "
-                f"(up to {stateful['max_steps']} per run)",
+                f"(up to {stateful['max_steps']} per run)" + _servicing_reached(stateful),
                 "–",
                 "0",
                 "0.00 (API balance = model balance after every step; books reconcile)",
@@ -311,8 +323,10 @@ def _method_section() -> list[str]:
         "  documented; invalid input refused; valid input accepted or refused by a",
         "  documented business rule; authentication not ignored).",
         "- **State machine** (`tests/reliability/test_stateful.py`): Hypothesis rules for",
-        "  each operation and retry, a model of balance and loans, the API compared with",
-        "  the model after every step and `reconcile` after every run.",
+        "  each operation and retry and for closing business days (`close_business_day`),",
+        "  a model of balance, business date and loans (installments, late fees, days past",
+        "  due, fee-first allocation), the API compared with the model after every step",
+        "  and `reconcile` after every run.",
         "- **OWASP API Security Top 10** (`tests/security/`) and **bad input**",
         "  (`tests/reliability/test_bad_input.py`): ordinary pytest tests on PostgreSQL.",
         "",

@@ -8,12 +8,14 @@ one cluster. Only loopback addresses are used.
 import http.client
 import json
 import os
+import re
 import subprocess
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -220,6 +222,63 @@ def test_borrower_and_officer_journey(cluster):
     for step in JOURNEY:
         step(journey)
     cluster.journey = journey
+    assert_reconcile_clean(cluster)
+
+
+def test_the_close_of_business_run_against_the_cluster_ages_an_unpaid_loan(cluster):
+    """``manage.py close_business_day`` run against the cluster as the nightly timer runs
+    it (through PgBouncer) charges the late fee of a loan whose first installment went
+    unpaid and ages it; the API, over TLS through nginx, shows it; a payment clears the
+    fee first; the books reconcile."""
+    borrower = cluster.client(source_ip="127.0.0.17")
+    registered = borrower.post(
+        "/api/auth/register",
+        {"name": "Late Borrower", "email": new_email("late"), "password": PASSWORD},
+    )
+    assert registered.status == 201, registered.body
+    borrower.token = registered.json()["access_token"]
+    officer = cluster.client(source_ip="127.0.0.18")
+    officer.token = officer.post(
+        "/api/auth/login", {"email": OFFICER[0], "password": OFFICER[1]}
+    ).json()["access_token"]
+    terms = {"principal_amount": "12000.00", "tenure_months": 12, "interest_rate": "12.00"}
+    loan_id = borrower.post("/api/loans/apply", terms).json()["id"]
+    decided = officer.post("/api/loans/admin/approve", {"loan_id": loan_id, "approved": True})
+    assert decided.json()["status"] == "ACTIVE", decided.body
+    first = borrower.get(f"/api/loans/{loan_id}/schedule").json()[0]
+    due, emi = date.fromisoformat(first["due_date"]), Decimal(first["total"])
+    # The close of the 5th day after the due date is the first past the 5 grace days.
+    through = due + timedelta(days=5)
+
+    closed = cluster.run(
+        "manage", "close_business_day", "--allow-future", "--date", through.isoformat()
+    )
+
+    assert re.search(r"^  failures: +0$", closed.stdout, re.M), closed.stdout
+    today = (through + timedelta(days=1)).isoformat()
+    assert borrower.get("/api/business-date").json() == {"business_date": today}
+    loan = borrower.get(f"/api/loans/{loan_id}").json()
+    percent = (emi * 2 / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    fee = max(min(percent, Decimal("1000.00")), Decimal("100.00"))
+    assert (loan["business_date"], loan["days_past_due"]) == (today, 6)
+    assert loan["delinquency_bucket"] == "DPD_1_30"
+    assert Decimal(loan["fees_due"]) == fee
+    assert Decimal(loan["overdue_amount"]) == emi + fee
+    assert Decimal(borrower.get(f"/api/loans/{loan_id}/schedule").json()[0]["fee_charged"]) == fee
+
+    paid = borrower.post(
+        "/api/repayments/make-payment",
+        {"loan_id": loan_id, "amount": str(emi + fee), "idempotency_key": uuid.uuid4().hex},
+    )
+
+    assert paid.status == 201, paid.body
+    assert Decimal(paid.json()["repayment"]["fee_part"]) == fee
+    loan = borrower.get(f"/api/loans/{loan_id}").json()
+    assert (loan["days_past_due"], loan["delinquency_bucket"], loan["fees_due"]) == (
+        0,
+        "CURRENT",
+        "0.00",
+    )
     assert_reconcile_clean(cluster)
 
 
