@@ -261,6 +261,7 @@ class CloseReport:
     days: list[date]
     totals: DayResult
     failures: list[Failure]
+    caught_up: int = 0  # loans found behind the business date and brought up to it
 
 
 def _id_range(partition: tuple[int, int]) -> tuple[int, int]:
@@ -292,8 +293,9 @@ def _record_failure(loan_id: int, day: date, error: Exception) -> Failure:
     return Failure(loan_id, day, text)
 
 
-def _close_partition(day, low, high, chunk_size, report, progress) -> None:
-    after = low - 1
+def _close_partition(day, low, high, chunk_size, report, progress) -> int:
+    """Close ``day`` for this part's loans not yet closed for it; return how many."""
+    after, selected = low - 1, 0
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -301,8 +303,8 @@ def _close_partition(day, low, high, chunk_size, report, progress) -> None:
             )
             ids = [row[0] for row in cursor.fetchall()]
         if not ids:
-            return
-        after = ids[-1]
+            return selected
+        after, selected = ids[-1], selected + len(ids)
         try:
             report.totals.add(_close_chunk(ids, day))
         except Exception:  # one bad loan must not stop the others: each alone, once more
@@ -331,7 +333,9 @@ def business_days_close(
 ) -> CloseReport:
     """Close every open business day up to ``through``, one after another.
 
-    Each day: the active loans of this partition not yet closed for it, in chunks of
+    First, loans left behind on earlier nights (a failure) are caught up to the day
+    before the business date. Then each day: the active loans of this partition not yet
+    closed for it, in chunks of
     ``chunk_size`` ids, one transaction per chunk with its loans locked in id order. A
     chunk that fails is retried loan by loan; a loan that fails alone is recorded
     (``CloseFailure``) and skipped. When no loan is left to close for the day (failures
@@ -341,6 +345,11 @@ def business_days_close(
     """
     report = CloseReport(days=[], totals=DayResult(), failures=[])
     low, high = _id_range(partition)
+    # Loans left behind on earlier nights (failures) first: up to the day before the
+    # business date, as if they had never been late.
+    report.caught_up = _close_partition(
+        business_date_get() - ONE_DAY, low, high, chunk_size, report, progress
+    )
     while (day := business_date_get()) <= through:
         _close_partition(day, low, high, chunk_size, report, progress)
         told = False

@@ -54,12 +54,6 @@ class Command(BaseCommand):
             )
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
-        start = business_date_get()
-        if start > through:
-            self.stdout.write(
-                f"Nothing to do: {through} is already closed (business date {start})."
-            )
-            return
         interactive = self.stdout.isatty()
         done: dict[date, int] = {}
 
@@ -78,6 +72,15 @@ class Command(BaseCommand):
             progress=progress,
             wait_for_others=waiting,
         )
+        if report.caught_up:
+            self.stdout.write(f"{report.caught_up} loan(s) behind the business date caught up.")
+        if not report.days:
+            self.stdout.write(
+                f"Nothing more to do: {through} is already closed "
+                f"(business date {business_date_get()})."
+            )
+            self._exit_on_failures(report)
+            return
         totals = report.totals
         first, last = report.days[0], report.days[-1]
         span = str(first) if first == last else f"{first} to {last}"
@@ -89,6 +92,9 @@ class Command(BaseCommand):
             f"  bucket changes:           {totals.bucket_changes}\n"
             f"  failures:                 {len(report.failures)}"
         )
+        self._exit_on_failures(report)
+
+    def _exit_on_failures(self, report):
         if report.failures:
             for failure in report.failures:
                 self.stdout.write(f"    loan {failure.loan_id} on {failure.day}: {failure.error}")

@@ -236,3 +236,18 @@ def test_paid_installments_are_not_overdue_and_charge_no_fee(loan):
     assert _fees(loan) == {}
     assert Installment.objects.filter(loan=loan, paid_on__isnull=False).count() == 1
     assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_a_loan_left_behind_is_caught_up_by_the_next_run_even_with_no_day_to_close(loan):
+    close_through(date(2026, 2, 20))
+    # Say the loan failed on the last two nights: the date moved on without it.
+    Loan.objects.filter(pk=loan.pk).update(closed_through=date(2026, 2, 18))
+
+    out = close_through(date(2026, 2, 20))  # already closed: only the stragglers
+
+    loan.refresh_from_db()
+    assert "1 loan(s) behind the business date caught up" in out
+    assert loan.closed_through == date(2026, 2, 20)
+    assert business_date() == date(2026, 2, 21)
+    assert_books_clean()
