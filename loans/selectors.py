@@ -91,46 +91,27 @@ class LoanPosition:
 
 def loan_positions(*, loan_ids, as_of: date) -> dict[int, LoanPosition]:
     """The positions of loans on ``as_of``, from their unpaid installments: one query."""
-    rows = (
-        Installment.objects.filter(loan_id__in=loan_ids, paid_on__isnull=True)
-        .order_by("loan_id", "number")
-        .values_list(
-            "loan_id",
-            "due_date",
-            "principal",
-            "interest",
-            "principal_paid",
-            "interest_paid",
-            "fee_charged",
-            "fee_paid",
-            "fee_waived",
-        )
-    )
+    unpaid = Installment.objects.filter(loan_id__in=loan_ids, paid_on__isnull=True)
     found: dict[int, dict] = {}
-    for loan_id, due, principal, interest, p_paid, i_paid, charged, f_paid, waived in rows:
-        fee = charged - f_paid - waived
-        unpaid = principal - p_paid + interest - i_paid + fee
-        position = found.setdefault(loan_id, {"overdue_amount": ZERO, "fees_due": ZERO})
-        position["fees_due"] += fee
-        if due < as_of:
-            position["overdue_amount"] += unpaid
+    for installment in unpaid.order_by("loan_id", "number"):
+        position = found.setdefault(installment.loan_id, {"overdue_amount": ZERO, "fees_due": ZERO})
+        position["fees_due"] += installment.fee_due
+        if installment.due_date < as_of:
+            position["overdue_amount"] += installment.unpaid
         elif "next_due_date" not in position:
-            position["next_due_date"], position["next_due_amount"] = due, unpaid
+            position["next_due_date"] = installment.due_date
+            position["next_due_amount"] = installment.unpaid
     return {loan_id: LoanPosition(**fields) for loan_id, fields in found.items()}
 
 
-def _unpaid_total(installments: QuerySet[Installment]) -> Coalesce:
-    """A subquery: what is unpaid, fees included, of ``installments`` of the outer loan."""
-    unpaid = (
-        F("principal")
-        - F("principal_paid")
-        + F("interest")
-        - F("interest_paid")
-        + F("fee_charged")
-        - F("fee_paid")
-        - F("fee_waived")
-    )
-    total = installments.order_by().values("loan_id").annotate(total=Sum(unpaid)).values("total")
+# In SQL, what ``Installment.fee_due`` and ``Installment.unpaid`` say in Python.
+FEE_DUE = F("fee_charged") - F("fee_paid") - F("fee_waived")
+UNPAID = F("principal") - F("principal_paid") + F("interest") - F("interest_paid") + FEE_DUE
+
+
+def _total_per_loan(installments: QuerySet[Installment], amount) -> Coalesce:
+    """A subquery: the sum of ``amount`` over ``installments`` of the outer loan."""
+    total = installments.order_by().values("loan_id").annotate(total=Sum(amount)).values("total")
     return Coalesce(Subquery(total), Value(ZERO), output_field=MONEY)
 
 
@@ -143,14 +124,12 @@ def loan_list_overdue(*, as_of: date) -> QuerySet[Loan]:
     run only for the rows fetched: a page of the queue is one query.
     """
     unpaid = Installment.objects.filter(loan_id=OuterRef("pk"), paid_on__isnull=True)
-    fees = F("fee_charged") - F("fee_paid") - F("fee_waived")
-    fees_due = unpaid.order_by().values("loan_id").annotate(total=Sum(fees)).values("total")
     return (
         Loan.objects.filter(status=Loan.Status.ACTIVE, days_past_due__gt=0)
         .select_related("borrower", "product")
         .annotate(
-            overdue_amount=_unpaid_total(unpaid.filter(due_date__lt=as_of)),
-            fees_due=Coalesce(Subquery(fees_due), Value(ZERO), output_field=MONEY),
+            overdue_amount=_total_per_loan(unpaid.filter(due_date__lt=as_of), UNPAID),
+            fees_due=_total_per_loan(unpaid, FEE_DUE),
         )
         .order_by("-days_past_due", "pk")
     )
@@ -182,9 +161,12 @@ def loan_entry_list(*, loan: Loan) -> list[JournalEntry]:
 
 def installment_list_fee_due(*, loan_id: int) -> QuerySet[Installment]:
     """A loan's installments with a late fee neither paid nor waived, oldest first."""
-    return Installment.objects.filter(
-        loan_id=loan_id, paid_on__isnull=True, fee_charged__gt=F("fee_paid") + F("fee_waived")
-    ).order_by("number")
+    return (
+        Installment.objects.filter(loan_id=loan_id, paid_on__isnull=True)
+        .alias(fee_due=FEE_DUE)
+        .filter(fee_due__gt=0)
+        .order_by("number")
+    )
 
 
 def fee_waiver_list(*, loan_id: int) -> QuerySet[FeeWaiver]:
