@@ -114,6 +114,16 @@ def measure(scenario, fixtures: list[dict], requests: int) -> dict:
     }
 
 
+def _logs_to_devnull() -> None:
+    """Format every log line as deployed, but write it to /dev/null, not into the report."""
+    import logging
+
+    sink = open(os.devnull, "w")  # noqa: SIM115 - open for the life of the process
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+
+
 def main() -> int:
     cfg = run.Config.from_env()
     requests = int(os.environ.get("BENCH_COST_REQUESTS", 2000))
@@ -123,6 +133,7 @@ def main() -> int:
     admin = run.Admin(cfg.server_url)
     admin.recreate(cfg.database)
     run.configure_django(cfg)
+    _logs_to_devnull()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -66,6 +66,7 @@ class Config:
     doc: Path
     chart: Path
     out_dir: Path
+    redis_url: str
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -92,6 +93,7 @@ class Config:
             doc=Path(e.get("BENCH_DOC", BASE_DIR / "docs" / "BENCHMARKS.md")),
             chart=Path(e.get("BENCH_CHART", BASE_DIR / "docs" / "benchmarks.png")),
             out_dir=Path(e.get("BENCH_OUT_DIR", BASE_DIR / "var" / "bench")),
+            redis_url=e.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
         )
 
     def estimate_seconds(self, runnable: int) -> int:
@@ -139,7 +141,11 @@ class Admin:
 
 
 def configure_django(cfg: Config) -> None:
-    """Point this process (and, through the environment, gunicorn) at the bench database."""
+    """Point this process (and, through the environment, gunicorn) at the bench database.
+
+    Everything else is as deployed (``deploy/lending.env.example``): the production
+    settings, the Redis cache, JSON logs at INFO (one access line per request).
+    """
     os.environ.update(
         DJANGO_SETTINGS_MODULE="lendingsite.settings",
         DATABASE_URL=f"{cfg.server_url.rstrip('/')}/{cfg.database}",
@@ -147,7 +153,8 @@ def configure_django(cfg: Config) -> None:
         DEBUG="false",
         SECURE_SSL_REDIRECT="false",
         STATIC_MANIFEST="false",
-        LOG_LEVEL="WARNING",
+        REDIS_URL=cfg.redis_url,
+        LOG_LEVEL="INFO",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         # Tokens are minted once at setup and must outlive the run.
         JWT_ACCESS_MINUTES="120",
