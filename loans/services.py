@@ -5,13 +5,12 @@ nothing else. Installment rows are children of the loan and are only written und
 loan's lock, so they need no lock of their own.
 """
 
-import hashlib
-import json
+import threading
 from datetime import date
 from decimal import Decimal
 
+from cachetools import TTLCache
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -151,35 +150,48 @@ def loan_quote(
 
 QUOTE_CACHE_SECONDS = 300
 
+# Quotes and the products they are priced on, remembered in each process (not in Redis:
+# a round trip and an unpickled schedule cost more than pricing the loan again). A
+# product's edits show within QUOTE_CACHE_SECONDS. gthread workers share a process:
+# the lock keeps the caches whole.
+_quotes: TTLCache = TTLCache(maxsize=4096, ttl=QUOTE_CACHE_SECONDS)
+_products: TTLCache = TTLCache(maxsize=64, ttl=QUOTE_CACHE_SECONDS)
+_quotes_lock = threading.Lock()
+
 
 def loan_quote_cached(*, product: str | None = None, **terms) -> Quote:
-    """``loan_quote`` for a product code, remembered in the cache (Redis) for a few minutes.
+    """``loan_quote`` for a product code, remembered for a few minutes.
 
     The key holds everything the price depends on: the product, the terms and the date
-    (the first installment falls a month from today); a product's edits show within
-    ``QUOTE_CACHE_SECONDS``. Refusals are not cached.
+    (the first installment falls a month from today). Refusals are not cached.
     """
-    fingerprint = json.dumps(
-        {**terms, "product": product or LoanProduct.STANDARD, "today": timezone.localdate()},
-        sort_keys=True,
-        default=str,
-    )
-    key = "loan-quote:" + hashlib.sha256(fingerprint.encode()).hexdigest()
-    cached = cache.get(key)
+    key = (product or LoanProduct.STANDARD, timezone.localdate(), *sorted(terms.items()))
+    with _quotes_lock:
+        cached = _quotes.get(key)
     if cached is None:
         cached = loan_quote(product=_product_cached(product), **terms)
-        cache.set(key, cached, timeout=QUOTE_CACHE_SECONDS)
+        with _quotes_lock:
+            _quotes[key] = cached
     return cached
 
 
 def _product_cached(code: str | None) -> LoanProduct:
-    """The product a quote is priced on, kept in the cache as long as quotes are."""
-    key = f"loan-product:{code or LoanProduct.STANDARD}"
-    product = cache.get(key)
+    """The product a quote is priced on, kept as long as quotes are."""
+    code = code or LoanProduct.STANDARD
+    with _quotes_lock:
+        product = _products.get(code)
     if product is None:
         product = loan_product_get(code=code)
-        cache.set(key, product, timeout=QUOTE_CACHE_SECONDS)
+        with _quotes_lock:
+            _products[code] = product
     return product
+
+
+def loan_quote_cache_clear() -> None:
+    """Forget every remembered quote and product (tests; after a product's edit)."""
+    with _quotes_lock:
+        _quotes.clear()
+        _products.clear()
 
 
 def _record_event(loan: Loan, source: str, *, actor, reason: str = "", client_ip=None) -> None:

@@ -3,6 +3,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.tokens import token_pair_for
+from loans.services import loan_quote_cache_clear
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 
 
@@ -18,10 +19,13 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Every test starts with an empty cache: throttling counters, replica pins and the
-    dashboard's figures must not leak from one test into the next."""
+    dashboard's figures must not leak from one test into the next; nor the quotes and
+    products each process remembers."""
     cache.clear()
+    loan_quote_cache_clear()
     yield
     cache.clear()
+    loan_quote_cache_clear()
 
 
 @pytest.fixture

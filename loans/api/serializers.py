@@ -1,7 +1,9 @@
 from rest_framework import serializers
 
 from ledger.selectors import business_date_get
+from lendingsite.money import format_money
 from loans.models import Installment, Loan, OfficerActionRequest, Repayment
+from loans.schedule import Quote
 from loans.selectors import LoanPosition, loan_positions
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -79,6 +81,33 @@ class LoanOutputSerializer(serializers.ModelSerializer):
     def get_next_due_amount(self, loan) -> str | None:
         amount = self._position(loan).next_due_amount
         return None if amount is None else self._money(amount)
+
+
+def quote_output(priced: Quote) -> dict:
+    """A quote as ``POST /api/loans/calculate-emi`` answers it.
+
+    Built by hand rather than by ``LoanCalculateEmiApi.OutputSerializer`` (which stays as
+    the schema's description): a five-year schedule is 60 rows of six fields, and DRF's
+    per-field machinery cost more than pricing the loan (docs/BENCHMARKS.md). A test holds
+    both to the same output.
+    """
+    return {
+        "emi_amount": format_money(priced.emi_amount),
+        "total_interest": format_money(priced.total_interest),
+        "total_amount": format_money(priced.total_amount),
+        "tenure_months": priced.tenure_months,
+        "schedule": [
+            {
+                "number": row.number,
+                "due_date": row.due_date.isoformat(),
+                "principal": format_money(row.principal),
+                "interest": format_money(row.interest),
+                "total": format_money(row.total),
+                "remaining_principal": format_money(row.remaining_principal),
+            }
+            for row in priced.installments
+        ],
+    }
 
 
 def loan_output(loans, *, many: bool = False) -> dict | list:

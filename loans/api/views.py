@@ -19,6 +19,7 @@ from loans.api.serializers import (
     LoanOutputSerializer,
     RepaymentOutputSerializer,
     loan_output,
+    quote_output,
 )
 from loans.schedule import InterestMethod
 from loans.selectors import (
@@ -80,7 +81,7 @@ class LoanCalculateEmiApi(APIView):
         terms = LoanTermsInputSerializer(data=request.data)
         terms.is_valid(raise_exception=True)
         priced = loan_quote_cached(**terms.validated_data)
-        return Response(self.OutputSerializer(priced).data)
+        return Response(quote_output(priced))
 
 
 class LoanApplyApi(APIView):

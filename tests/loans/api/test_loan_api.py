@@ -1,8 +1,12 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from loans.api.serializers import quote_output
+from loans.api.views import LoanCalculateEmiApi
 from loans.models import Loan
+from loans.schedule import InterestMethod, quote
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.conftest import client_for
 from tests.loans.factories import active_loan, applied_loan
@@ -251,3 +255,26 @@ def test_unknown_loan_decision_is_404(officer_client):
     )
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("principal", "months", "rate", "method"),
+    [
+        ("100000.00", 12, "12.00", "REDUCING"),
+        ("2500.50", 60, "7.35", "REDUCING"),
+        ("99999.99", 7, "0.00", "REDUCING"),
+        ("50000.00", 24, "18.00", "FLAT"),
+    ],
+)
+def test_the_hand_built_quote_answer_equals_the_documented_serializer(
+    principal, months, rate, method
+):
+    priced = quote(
+        principal=Decimal(principal),
+        annual_rate=Decimal(rate),
+        tenure_months=months,
+        method=InterestMethod(method),
+        first_due_date=date(2027, 1, 31),
+    )
+
+    assert quote_output(priced) == LoanCalculateEmiApi.OutputSerializer(priced).data
