@@ -9,6 +9,9 @@ the denylist cannot be read: a logged-out access token then works until it expir
 before there was a denylist (docs/SECURITY.md).
 """
 
+import threading
+
+from cachetools import TTLCache
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -37,9 +40,44 @@ def credentials_version(user) -> str:
     return salted_hmac("credentials-version", f"{user.password}|{user.is_active}").hexdigest()[:16]
 
 
+# Access tokens whose signature and claims this process has verified, by their exact text,
+# for a minute: a client sends the same token with every request, and decoding it again
+# (base64, JSON, HMAC, PyJWT's claim checks) was a tenth of a request's CPU. Expiry is
+# still checked on every use (``Token.verify``), and so are the revocations below; a
+# token is only ever found here under the very bytes that passed verification.
+_VERIFIED_SECONDS = 60
+_verified: TTLCache = TTLCache(maxsize=8192, ttl=_VERIFIED_SECONDS)
+_verified_lock = threading.Lock()
+
+
+class _RememberingBackend:
+    """simplejwt's token backend, remembering what it verified (``_verified``)."""
+
+    def __init__(self, backend):
+        self._backend = backend
+
+    def decode(self, token, verify: bool = True) -> dict:
+        if not verify:
+            return self._backend.decode(token, verify=False)
+        key = token.decode() if isinstance(token, bytes) else token
+        with _verified_lock:
+            payload = _verified.get(key)
+        if payload is None:
+            payload = self._backend.decode(token, verify=True)
+            with _verified_lock:
+                _verified[key] = payload
+        return dict(payload)
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)  # encode, get_leeway, …
+
+
 class RevocableAccessToken(AccessToken):
     """An access token refused once revoked: by logout (``access_token_revoke``), or with
     every other token of its user (``user_tokens_revoke``)."""
+
+    def get_token_backend(self):
+        return _RememberingBackend(super().get_token_backend())
 
     def verify(self) -> None:
         super().verify()
