@@ -1,4 +1,5 @@
 from django.utils.cache import patch_cache_control
+from django.utils.module_loading import import_string
 
 from lendingsite.http import is_trusted_proxy
 
@@ -33,3 +34,44 @@ def api_no_store(get_response):
         return response
 
     return middleware
+
+
+# The middleware that serves browsers (the admin, the dashboard, the API's docs): a
+# bearer-token API call has no session, no Django user before DRF authenticates it and
+# no messages, so on the API it is skipped. CSRF and the security and frame headers stay
+# on every request (DRF's views are CSRF-exempt, which costs CSRF's middleware nothing).
+BROWSER_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+# API paths that are pages for a browser (Swagger UI and its schema) keep it.
+API_PAGES = ("/api/docs", "/api/schema")
+
+
+def is_api_call(path: str) -> bool:
+    return path.startswith("/api/") and not path.startswith(API_PAGES)
+
+
+class BrowserMiddleware:
+    """``BROWSER_MIDDLEWARE``, in that order, for every request but API calls.
+
+    One entry in ``settings.MIDDLEWARE`` standing for the three: it builds their chain
+    once, sends browser requests through it and API calls straight on (none of the three
+    has a view, exception or template hook that would run outside that chain). Measured
+    in docs/BENCHMARKS.md.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        chain = get_response
+        for path in reversed(BROWSER_MIDDLEWARE):
+            middleware = import_string(path)(chain)
+            assert not hasattr(middleware, "process_view"), path
+            chain = middleware
+        self.browser = chain
+
+    def __call__(self, request):
+        if is_api_call(request.path_info):
+            return self.get_response(request)
+        return self.browser(request)
