@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost bench-books bench-cob reliability
+.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost bench-instructions bench-books bench-cob reliability
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench: $(BIN)/.bench-installed
 # CPU and queries per request, in process: compares code changes on a busy machine.
 bench-cost: $(BIN)/.bench-installed
 	$(BIN)/python -m bench.inprocess
+
+# Instructions per request, counted by valgrind: steady on a busy machine (bench/instructions.py).
+bench-instructions: $(BIN)/.bench-installed
+	$(BIN)/python -m bench.instructions
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
