@@ -1,5 +1,9 @@
 """Every write of the loans app: applying, approving, disbursing, rejecting, repaying.
 
+Each event a borrower hears about is written to the notifications outbox by the
+service that makes it, in the same transaction (``_notify``): no event without its
+notification, no notification without its event.
+
 Lock order, everywhere: the loan row, then wallet rows (inside ``ledger_post``), then
 nothing else. Installment rows are children of the loan and are only written under the
 loan's lock, so they need no lock of their own.
@@ -47,6 +51,8 @@ from loans.models import (
     RepaymentAllocation,
 )
 from loans.schedule import InterestMethod, Quote, add_months, quote
+from notifications.models import Notification
+from notifications.services import notification_add
 from wallets.locks import wallet_qs_select_for_update
 from wallets.selectors import wallet_account_id
 
@@ -193,6 +199,22 @@ def _record_event(loan: Loan, source: str, *, actor, reason: str = "", client_ip
     )
 
 
+def _notify(kind: str, *, loan: Loan, ref: object, today: date, **facts) -> None:
+    """Write the borrower's notification of an event, in the event's transaction.
+
+    ``ref`` is the id of the record the event is about (the loan, a repayment, a
+    waiver): with ``kind`` it keys the row, so one event is never notified twice.
+    """
+    notification_add(
+        kind=kind,
+        ref=ref,
+        recipient_id=loan.borrower_id,
+        business_date=today,
+        loan_id=loan.pk,
+        payload=facts,
+    )
+
+
 def _check_open_loan_limit(*, borrower_id: int, limit: int, excluding: int | None = None) -> None:
     open_loans = Loan.objects.filter(borrower_id=borrower_id, status__in=OPEN_STATUSES)
     if excluding is not None:
@@ -219,13 +241,14 @@ def loan_apply(
     schedule; the due dates move to the disbursement's business date."""
     sold = loan_product_get(code=product)
     method = InterestMethod(interest_method or sold.interest_method).value
+    today = business_date_get()
     priced = loan_quote(
         product=sold,
         principal_amount=principal_amount,
         tenure_months=tenure_months,
         interest_rate=interest_rate,
         interest_method=method,
-        first_due_date=add_months(business_date_get(), 1),
+        first_due_date=add_months(today, 1),
     )
     _check_open_loan_limit(borrower_id=borrower.pk, limit=sold.max_open_loans)
     loan = Loan.objects.create(
@@ -252,6 +275,16 @@ def loan_apply(
         for row in priced.installments
     )
     _record_event(loan, "", actor=borrower, client_ip=client_ip)
+    _notify(
+        Notification.Kind.APPLICATION_RECEIVED,
+        loan=loan,
+        ref=loan.pk,
+        today=today,
+        principal_amount=format_money(loan.principal_amount),
+        tenure_months=loan.tenure_months,
+        interest_rate=str(loan.interest_rate),
+        emi_amount=format_money(loan.emi_amount),
+    )
     return loan
 
 
@@ -297,6 +330,14 @@ def loan_approve(*, loan_id: int, officer, client_ip: str | None = None) -> Loan
         )
         loan.approve(by=officer)
         _record_event(loan, Loan.Status.APPLIED, actor=officer, client_ip=client_ip)
+        _notify(
+            Notification.Kind.LOAN_APPROVED,
+            loan=loan,
+            ref=loan.pk,
+            today=business_date_get(),
+            principal_amount=format_money(loan.principal_amount),
+            awaiting_disbursement=loan.needs_two_officers,
+        )
         if loan.needs_two_officers:
             loan.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
             return loan
@@ -352,6 +393,17 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
             "updated_at",
         ]
     )
+    _notify(
+        Notification.Kind.LOAN_DISBURSED,
+        loan=loan,
+        ref=loan.pk,
+        today=today,
+        principal_amount=format_money(loan.principal_amount),
+        emi_amount=format_money(loan.emi_amount),
+        tenure_months=loan.tenure_months,
+        first_due_date=first_due.isoformat(),
+        outstanding_amount=format_money(loan.outstanding_amount),
+    )
 
 
 @transaction.atomic
@@ -374,6 +426,14 @@ def loan_reject(*, loan_id: int, officer, reason: str, client_ip: str | None = N
     _record_event(loan, Loan.Status.APPLIED, actor=officer, reason=reason, client_ip=client_ip)
     loan.save(
         update_fields=["status", "rejected_by", "rejected_at", "rejection_reason", "updated_at"]
+    )
+    _notify(
+        Notification.Kind.LOAN_REJECTED,
+        loan=loan,
+        ref=loan.pk,
+        today=business_date_get(),
+        principal_amount=format_money(loan.principal_amount),
+        reason=reason,
     )
     return loan
 
@@ -544,7 +604,32 @@ def loan_repay(
         )
         for share in shares
     )
+    _notify(
+        Notification.Kind.REPAYMENT_RECEIVED,
+        loan=loan,
+        ref=repayment.pk,
+        today=today,
+        amount=format_money(amount),
+        fee_part=format_money(fee_part),
+        interest_part=format_money(interest_part),
+        principal_part=format_money(principal_part),
+        outstanding_amount=format_money(loan.outstanding_amount),
+        value_date=today.isoformat(),
+    )
+    if fully_repaid:
+        _notify_closed(loan, today)
     return repayment
+
+
+def _notify_closed(loan: Loan, today: date) -> None:
+    _notify(
+        Notification.Kind.LOAN_CLOSED,
+        loan=loan,
+        ref=loan.pk,
+        today=today,
+        principal_amount=format_money(loan.principal_amount),
+        closed_on=today.isoformat(),
+    )
 
 
 @transaction.atomic
@@ -621,7 +706,7 @@ def loan_fee_waive(
         _record_event(loan, Loan.Status.ACTIVE, actor=officer, reason=reason, client_ip=client_ip)
     loan.save(update_fields=["outstanding_amount", "status", "closed_at", "updated_at"])
     delinquency_refresh(loan_ids=[loan.pk], as_of=today)
-    return FeeWaiver.objects.create(
+    waiver = FeeWaiver.objects.create(
         installment=installment,
         amount=amount,
         reason=reason,
@@ -630,3 +715,16 @@ def loan_fee_waive(
         entry=entry,
         client_ip=client_ip,
     )
+    _notify(
+        Notification.Kind.FEE_WAIVED,
+        loan=loan,
+        ref=waiver.pk,
+        today=today,
+        installment_number=installment.number,
+        amount=format_money(amount),
+        remaining_fee_amount=format_money(installment.fee_due),
+        outstanding_amount=format_money(loan.outstanding_amount),
+    )
+    if loan.status == Loan.Status.CLOSED:
+        _notify_closed(loan, today)
+    return waiver
