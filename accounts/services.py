@@ -41,6 +41,7 @@ OFFICER_GROUP_PERMISSIONS = (
     "ledger.view_journalentry",
     "ledger.view_posting",
     "idempotency.view_idempotencyrecord",
+    "notifications.view_notification",
 )
 
 
