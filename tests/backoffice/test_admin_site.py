@@ -64,6 +64,7 @@ def test_officer_index_lists_what_officers_may_see(client):
         "JournalEntry",
         "Posting",
         "IdempotencyRecord",
+        "Notification",
     }
 
 
