@@ -34,7 +34,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("notifications", "0001_outbox"),
-        ("loans", "0010_close_writes_stay_on_page"),
+        ("loans", "0011_officer_action_requests"),
     ]
 
     operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
