@@ -182,11 +182,8 @@ def test_the_command_reports_what_it_sent(smtp_settings, smtp_server):
 
 
 @pytest.mark.django_db
-def test_every_kind_renders_text_and_html(settings):
+def test_every_kind_renders_text_and_html(smtp_settings, smtp_server):
     """A template per kind: each renders with the facts its service writes."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    from django.core import mail
-
     borrower = BorrowerFactory()
     facts = {
         "principal_amount": "100000.00",
@@ -225,11 +222,13 @@ def test_every_kind_renders_text_and_html(settings):
     report = notifications_send_pending()
 
     assert report.sent == len(Notification.Kind) and report.retried == 0
-    assert {message.subject for message in mail.outbox} == {
+    messages = smtp_server.messages
+    assert {message["Subject"] for message in messages} == {
         f"{kind.label} (loan 7)" for kind in Notification.Kind
     }
-    for message in mail.outbox:
-        assert "{{" not in message.body and "Loan: 7" in message.body
-        assert message.alternatives[0][1] == "text/html"
-    amounts = "".join(message.body for message in mail.outbox)
-    assert "Rs. 1,00,000.00" in amounts and "Rs. 8,884.88" in amounts
+    bodies = [text_and_html(message) for message in messages]
+    for text, html in bodies:
+        assert "{{" not in text and "Loan: 7" in text
+        assert html.startswith("<!DOCTYPE html>") and "Loan: 7" in html
+    texts = "".join(text for text, _ in bodies)
+    assert "Rs. 1,00,000.00" in texts and "Rs. 8,884.88" in texts
