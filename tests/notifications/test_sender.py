@@ -232,3 +232,18 @@ def test_every_kind_renders_text_and_html(smtp_settings, smtp_server):
         assert html.startswith("<!DOCTYPE html>") and "Loan: 7" in html
     texts = "".join(text for text, _ in bodies)
     assert "Rs. 1,00,000.00" in texts and "Rs. 8,884.88" in texts
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("CURRENT", "up to date"),
+        ("DPD_1_30", "1-30 days past due"),
+        ("DPD_91_PLUS", "91+ days past due"),
+        ("WATCH", "WATCH"),  # a product's own bucket name is shown as it is
+    ],
+)
+def test_buckets_read_as_words(code, text):
+    from notifications.templatetags.notifications import bucket
+
+    assert bucket(code) == text
