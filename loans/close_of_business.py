@@ -144,14 +144,15 @@ DELINQUENCY_SQL = """
 
 # Installments to remind of: due DUE_SOON_DAYS after the new business date, or due on
 # the day closed and still unpaid at its end (overdue from the new business date on).
+# The borrower is looked up only for the few installments found (one in thirty loans a
+# day, or so), not joined from the chunk's every loan.
 REMINDERS_SQL = """
-    SELECT i.id, i.loan_id, l.borrower_id, i.number, i.due_date,
+    SELECT i.id, i.loan_id, (SELECT l.borrower_id FROM loans_loan l WHERE l.id = i.loan_id),
+           i.number, i.due_date,
            (i.total - i.principal_paid - i.interest_paid)
                + (i.fee_charged - i.fee_paid - i.fee_waived) AS unpaid
     FROM loans_installment i
-    JOIN loans_loan l ON l.id = i.loan_id
     WHERE i.loan_id = ANY(%(ids)s)
-      AND l.id = ANY(%(ids)s)  -- as above: the chunk's loans only
       AND i.paid_on IS NULL
       AND i.due_date IN (%(due_soon)s, %(day)s)
 """
@@ -193,27 +194,33 @@ def delinquency_refresh(*, loan_ids: Sequence[int], as_of: date, closed: date | 
     day as closed for them. Each change is notified to the borrower (the outbox, in the
     caller's transaction).
     """
+    changes, newly_overdue = _delinquency(loan_ids, as_of, closed)
+    notifications_add_many(rows=changes)
+    return len(changes), newly_overdue
+
+
+def _delinquency(
+    loan_ids: Sequence[int], as_of: date, closed: date | None
+) -> tuple[list[NotificationToAdd], int]:
+    """``DELINQUENCY_SQL``: the bucket changes' notifications, and the loans newly overdue."""
     with connection.cursor() as cursor:
         cursor.execute(DELINQUENCY_SQL, {"ids": list(loan_ids), "as_of": as_of, "closed": closed})
         newly_overdue, changes = cursor.fetchone()
-    notifications_add_many(
-        rows=[
-            NotificationToAdd(
-                kind=Notification.Kind.DELINQUENCY_CHANGED,
-                ref=change_id,
-                recipient_id=borrower_id,
-                business_date=as_of,
-                loan_id=loan_id,
-                payload={
-                    "from_bucket": from_bucket,
-                    "to_bucket": to_bucket,
-                    "days_past_due": days_past_due,
-                },
-            )
-            for change_id, loan_id, borrower_id, from_bucket, to_bucket, days_past_due in changes
-        ]
-    )
-    return len(changes), newly_overdue
+    return [
+        NotificationToAdd(
+            kind=Notification.Kind.DELINQUENCY_CHANGED,
+            ref=change_id,
+            recipient_id=borrower_id,
+            business_date=as_of,
+            loan_id=loan_id,
+            payload={
+                "from_bucket": from_bucket,
+                "to_bucket": to_bucket,
+                "days_past_due": days_past_due,
+            },
+        )
+        for change_id, loan_id, borrower_id, from_bucket, to_bucket, days_past_due in changes
+    ], newly_overdue
 
 
 def _reminders(loan_ids: list[int], day: date) -> list[NotificationToAdd]:
@@ -275,11 +282,12 @@ def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
                 ADD_FEES_SQL,
                 {"loan_ids": list(per_loan), "amounts": [str(a) for a in per_loan.values()]},
             )
-    result.bucket_changes, result.newly_overdue = delinquency_refresh(
-        loan_ids=loan_ids, as_of=as_of, closed=day
-    )
+    bucket_changes, result.newly_overdue = _delinquency(loan_ids, as_of, day)
+    result.bucket_changes = len(bucket_changes)
+    # The chunk's notifications, all in one statement.
     notifications_add_many(
-        rows=[
+        rows=bucket_changes
+        + [
             NotificationToAdd(
                 kind=Notification.Kind.FEE_CHARGED,
                 ref=installment_id,
