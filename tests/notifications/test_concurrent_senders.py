@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -21,8 +22,12 @@ START = date(2026, 1, 10)
 
 
 def database_url() -> str:
+    """The test database as a DATABASE_URL (a server's address, or the embedded
+    server's socket directory, given to libpq as ``host``)."""
     db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    if db["HOST"].startswith("/"):
+        return f"postgres://{db['USER']}{password}@/{db['NAME']}?host={quote(db['HOST'])}"
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
