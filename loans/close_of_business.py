@@ -144,17 +144,20 @@ DELINQUENCY_SQL = """
 
 # Installments to remind of: due DUE_SOON_DAYS after the new business date, or due on
 # the day closed and still unpaid at its end (overdue from the new business date on).
-# The borrower is looked up only for the few installments found (one in thirty loans a
-# day, or so), not joined from the chunk's every loan.
+# Read through loans_installment_due_idx: the two due dates, within the chunk's id range
+# (a few dozen rows per chunk). The range may hold loans outside the chunk (not active,
+# or not being closed): the caller keeps the chunk's own. Asking for the chunk's ids
+# here too would lead the planner to the (loan, due_date) index and read every unpaid
+# installment of the chunk. The borrower is looked up only for the rows found.
 REMINDERS_SQL = """
     SELECT i.id, i.loan_id, (SELECT l.borrower_id FROM loans_loan l WHERE l.id = i.loan_id),
            i.number, i.due_date,
            (i.total - i.principal_paid - i.interest_paid)
                + (i.fee_charged - i.fee_paid - i.fee_waived) AS unpaid
     FROM loans_installment i
-    WHERE i.loan_id = ANY(%(ids)s)
+    WHERE i.due_date IN (%(due_soon)s, %(day)s)
       AND i.paid_on IS NULL
-      AND i.due_date IN (%(due_soon)s, %(day)s)
+      AND i.loan_id BETWEEN %(low)s AND %(high)s
 """
 
 
@@ -228,8 +231,17 @@ def _reminders(loan_ids: list[int], day: date) -> list[NotificationToAdd]:
     as_of = day + ONE_DAY
     due_soon = as_of + timedelta(days=DUE_SOON_DAYS)
     with connection.cursor() as cursor:
-        cursor.execute(REMINDERS_SQL, {"ids": loan_ids, "due_soon": due_soon, "day": day})
+        cursor.execute(
+            REMINDERS_SQL,
+            {
+                "low": min(loan_ids),
+                "high": max(loan_ids),
+                "due_soon": due_soon,
+                "day": day,
+            },
+        )
         rows = cursor.fetchall()
+    chunk = set(loan_ids)
     return [
         NotificationToAdd(
             kind=(
@@ -248,6 +260,7 @@ def _reminders(loan_ids: list[int], day: date) -> list[NotificationToAdd]:
             },
         )
         for installment_id, loan_id, borrower_id, number, due_date, unpaid in rows
+        if loan_id in chunk
     ]
 
 

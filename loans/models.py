@@ -398,6 +398,13 @@ class Installment(models.Model):
                 condition=Q(paid_on__isnull=True),
                 name="loans_installment_unpaid_idx",
             ),
+            # What falls due on a given day: the close's reminders (due in 3 days, overdue
+            # today) read a chunk's few such installments, not each loan's unpaid ones.
+            models.Index(
+                fields=["due_date", "loan"],
+                condition=Q(paid_on__isnull=True),
+                name="loans_installment_due_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["loan", "number"], name="loans_installment_unique"),

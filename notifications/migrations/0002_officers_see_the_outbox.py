@@ -34,7 +34,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("notifications", "0001_outbox"),
-        ("loans", "0011_officer_action_requests"),
+        ("loans", "0012_installments_by_due_date"),
     ]
 
     operations = [migrations.RunPython(grant, migrations.RunPython.noop)]

@@ -159,6 +159,8 @@ def test_the_close_reminds_three_days_before_the_due_date_then_when_overdue(loan
     """Installment 1 falls due on 10 Feb: reminded on the business date 7 Feb (closing
     the 6th), overdue from 11 Feb (closing the 10th), when the bucket changes too."""
     other = active_loan(BorrowerFactory(), officer, principal="12000.00", tenure=12)
+    # Among the active loans' ids, an application whose planned dates match theirs.
+    waiting = applied_loan(BorrowerFactory(), principal="12000.00", tenure=12)
     set_business_date(date(2026, 1, 12))  # a loan whose installments fall on the 12th
     later = active_loan(BorrowerFactory(), officer, principal="12000.00", tenure=12)
     set_business_date(START)
@@ -178,6 +180,7 @@ def test_the_close_reminds_three_days_before_the_due_date_then_when_overdue(loan
     }
     assert len(rows(other, Kind.INSTALLMENT_DUE_SOON)) == 1  # the same day's loan too
     assert rows(later, Kind.INSTALLMENT_DUE_SOON) == []  # not concerned yet
+    assert kinds(waiting) == [Kind.APPLICATION_RECEIVED]  # not disbursed: no reminders
 
     close_through(date(2026, 2, 10))
     [overdue] = rows(loan, Kind.INSTALLMENT_OVERDUE)
@@ -191,6 +194,7 @@ def test_the_close_reminds_three_days_before_the_due_date_then_when_overdue(loan
     assert bucket.payload == {"from_bucket": "CURRENT", "to_bucket": "DPD_1_30", "days_past_due": 1}
     assert rows(later, Kind.INSTALLMENT_OVERDUE) == []
     assert len(rows(later, Kind.INSTALLMENT_DUE_SOON)) == 1  # due on 12 Feb
+    assert kinds(waiting) == [Kind.APPLICATION_RECEIVED]
 
 
 @pytest.mark.django_db
