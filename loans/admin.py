@@ -952,7 +952,7 @@ class LoanProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="principal")
     def principal_band(self, product):
-        return f"{product.min_principal} to {product.max_principal}"
+        return f"{format_inr(product.min_principal)} to {format_inr(product.max_principal)}"
 
     @admin.display(description="rate (% a year)")
     def rate_band(self, product):
