@@ -78,9 +78,10 @@ def csv_rows_stream(
     """Yield the CSV of ``queryset`` (heading first), a chunk of rows at a time.
 
     One query, whatever the number of rows: the rows are fetched ``chunk_rows`` at a time
-    (``CHUNK_ROWS`` by default) from a server-side cursor, in one read transaction. ``on_end(rows, complete)`` is
-    called once when the stream ends, with the number of rows written and whether all
-    were (``False`` when the client went away or the query failed).
+    (``CHUNK_ROWS`` by default) from a server-side cursor, in one read transaction.
+    ``on_end(rows, complete)`` is called once when the stream ends, with the number of
+    rows written and whether all were (``False`` when the client went away or the query
+    failed).
     """
     chunk_rows = chunk_rows or CHUNK_ROWS
     values = queryset.values_list(*(column.lookup for column in columns))
