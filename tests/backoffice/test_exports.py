@@ -290,3 +290,16 @@ def test_an_export_record_is_finished_once_and_never_deleted():
         DataExport.objects.filter(pk=record.pk).delete()
     record.refresh_from_db()
     assert record.row_count == 1
+
+
+@pytest.mark.django_db
+def test_the_record_of_exports_is_for_administrators_only():
+    applied_loan(BorrowerFactory())
+    officer = OfficerFactory(email="olga@example.com")
+    table(signed_in(officer).get(LOANS))
+    url = reverse("admin:accounts_dataexport_changelist")
+
+    assert signed_in(officer).get(url).status_code == 403
+    listed = signed_in(AdminFactory()).get(url)
+    assert listed.status_code == 200
+    assert "olga@example.com" in listed.text and "loans.loan" in listed.text
