@@ -24,6 +24,8 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
@@ -50,18 +52,27 @@ class Column:
     kind: str = TEXT
 
 
-def csv_cell(value, kind: str) -> str:
+def csv_cell(value, kind: str, *, zone: tzinfo | None = None) -> str:
     """Write one value as its column's kind says (see the module docstring)."""
     if value is None:
         return ""
+    return _cell_writer(kind, zone or timezone.get_current_timezone())(value)
+
+
+def _cell_writer(kind: str, zone: tzinfo) -> Callable[[Any], str]:
+    """The function writing a (non-null) cell of this kind; chosen once per column."""
     if kind == MONEY:
-        return format_money(value)
+        return format_money
     if kind == DATETIME:
-        return timezone.localtime(value).isoformat(timespec="seconds")
+        return lambda value: value.astimezone(zone).isoformat(timespec="seconds")
     if kind == DATE:
-        return value.isoformat()
+        return lambda value: value.isoformat()
     if kind == NUMBER:
-        return str(value)
+        return str
+    return _text_cell
+
+
+def _text_cell(value) -> str:
     text = str(value)
     if text.startswith(FORMULA_TRIGGERS):
         return "'" + text
@@ -86,6 +97,8 @@ def csv_rows_stream(
     chunk_rows = chunk_rows or CHUNK_ROWS
     values = queryset.values_list(*(column.lookup for column in columns))
     sql, params = values.query.get_compiler(using=values.db).as_sql()
+    zone = timezone.get_current_timezone()  # the lender's (TIME_ZONE), resolved once
+    writers = [_cell_writer(column.kind, zone) for column in columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     count = 0
@@ -102,8 +115,8 @@ def csv_rows_stream(
                 # A DISTINCT query may carry its ORDER BY columns after the exported ones.
                 writer.writerows(
                     [
-                        csv_cell(value, column.kind)
-                        for value, column in zip(row, columns, strict=False)
+                        "" if value is None else write(value)
+                        for value, write in zip(row, writers, strict=False)
                     ]
                     for row in chunk
                 )
