@@ -69,6 +69,7 @@ def child(mode: str) -> dict:
         import io
 
         from django.contrib import admin
+        from django.utils import timezone
 
         from lendingsite.csv_export import csv_cell
         from loans.models import Loan
@@ -81,8 +82,10 @@ def child(mode: str) -> dict:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([column.heading for column in columns])
+        zone = timezone.get_current_timezone()
         writer.writerows(
-            [csv_cell(v, c.kind) for v, c in zip(row, columns, strict=True)] for row in rows
+            [csv_cell(v, c.kind, zone=zone) for v, c in zip(row, columns, strict=True)]
+            for row in rows
         )
         return len(rows), len(buffer.getvalue().encode())
 
