@@ -60,8 +60,8 @@ LOCK_SQL = """
 
 CHARGE_FEES_SQL = """
     WITH due AS (
-        SELECT i.id, i.loan_id, l.borrower_id, i.number, i.due_date,
-               p.late_fee_kind, p.late_fee_value, p.late_fee_min, p.late_fee_max,
+        SELECT i.id, i.loan_id, p.late_fee_kind, p.late_fee_value, p.late_fee_min,
+               p.late_fee_max,
                (i.principal - i.principal_paid) + (i.interest - i.interest_paid) AS unpaid
         FROM loans_installment i
         JOIN loans_loan l ON l.id = i.loan_id
@@ -75,7 +75,7 @@ CHARGE_FEES_SQL = """
           AND i.due_date < %(as_of)s
           AND %(as_of)s - i.due_date > p.grace_days
     ), priced AS (
-        SELECT id, loan_id, borrower_id, number, due_date,
+        SELECT id, loan_id,
                CASE WHEN late_fee_kind = 'FLAT' THEN late_fee_value
                     ELSE least(
                         greatest(round(unpaid * late_fee_value / 100, 2),
@@ -88,7 +88,8 @@ CHARGE_FEES_SQL = """
     SET fee_charged = priced.fee, fee_charged_on = %(day)s
     FROM priced
     WHERE priced.id = i.id AND priced.fee > 0
-    RETURNING i.id, i.loan_id, i.fee_charged, priced.borrower_id, priced.number, priced.due_date
+    RETURNING i.id, i.loan_id, i.fee_charged, i.number, i.due_date,
+              (SELECT l.borrower_id FROM loans_loan l WHERE l.id = i.loan_id)
 """
 
 ADD_FEES_SQL = """
@@ -313,7 +314,7 @@ def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
                     "fee": format_money(amount),
                 },
             )
-            for installment_id, loan_id, amount, borrower_id, number, due_date in fees
+            for installment_id, loan_id, amount, number, due_date, borrower_id in fees
         ]
         + _reminders(loan_ids, day)
     )
