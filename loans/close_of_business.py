@@ -12,7 +12,11 @@ Closing day D for a loan, as of the next business date D + 1:
    installment not fully paid (fees included) and due before D + 1, or 0; its bucket is
    the product's bucket for that many days. A change of bucket is recorded
    (``DelinquencyChange``).
-3. The loan records D as closed (``Loan.closed_through``).
+3. **Write-off.** A loan whose days past due reached its product's ``write_off_days``
+   (when the product sets one) is written off on D (``loans.write_offs``): ACTIVE →
+   WRITTEN_OFF, its unpaid principal to loan losses, its unpaid fees reversed. Only
+   loans at the threshold are touched, and nothing at all when no product sets one.
+4. The loan records D as closed (``Loan.closed_through``).
 
 Everything here is set-based: a handful of statements for a chunk of loans, whatever
 its size (raw SQL, kept in this one module; the ORM is the default elsewhere). The
@@ -38,6 +42,8 @@ from ledger.models import Account, JournalEntry
 from ledger.references import late_fee_reference
 from ledger.selectors import account_system_id, business_date_get
 from ledger.services import EntryToPost, business_date_advance, ledger_post_many
+from loans.models import Loan
+from loans.write_offs import loans_at_write_off_threshold, loans_write_off, products_write_off
 
 ONE_DAY = timedelta(days=1)
 
@@ -137,6 +143,8 @@ class DayResult:
     fees_amount: Decimal = Decimal("0.00")
     newly_overdue: int = 0
     bucket_changes: int = 0
+    written_off: int = 0
+    written_off_amount: Decimal = Decimal("0.00")
 
     def add(self, other: "DayResult") -> None:
         self.loans_closed += other.loans_closed
@@ -144,6 +152,8 @@ class DayResult:
         self.fees_amount += other.fees_amount
         self.newly_overdue += other.newly_overdue
         self.bucket_changes += other.bucket_changes
+        self.written_off += other.written_off
+        self.written_off_amount += other.written_off_amount
 
 
 def loans_lock_for_close(*, loan_ids: Sequence[int], day: date) -> dict[int, date]:
@@ -203,7 +213,20 @@ def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
     result.bucket_changes, result.newly_overdue = delinquency_refresh(
         loan_ids=loan_ids, as_of=as_of, closed=day
     )
+    if products_write_off() and (due := loans_at_write_off_threshold(loan_ids=loan_ids)):
+        written = loans_write_off(
+            loans=list(Loan.objects.filter(pk__in=due).order_by("pk")),  # locked by the caller
+            day=day,
+            reason=AUTOMATIC_WRITE_OFF_REASON,
+        )
+        result.written_off = len(written)
+        result.written_off_amount = sum((w.amount for w in written), Decimal("0.00"))
     return result
+
+
+AUTOMATIC_WRITE_OFF_REASON = (
+    "Written off by the close of business: days past due reached the product's write-off threshold."
+)
 
 
 def loans_close_through(*, closed_through: dict[int, date], day: date) -> DayResult:

@@ -1,0 +1,263 @@
+"""Write-off (by an officer, and by the close at the product's threshold) and recovery.
+
+The loan of most tests, worked by hand (12 % a year is 1 % a month):
+
+    12,000.00 over 12 months at 12 %, disbursed 2026-01-01; EMI 1,066.19
+    #  due         interest                        principal   remaining
+    1  2026-02-01  12,000.00 x 1 % = 120.00        946.19      11,053.81
+    2  2026-03-01  11,053.81 x 1 % = 110.5381 → 110.54   955.65   10,098.16
+    3  2026-04-01  10,098.16 x 1 % = 100.9816 → 100.98   965.21    9,132.95
+
+Never paid. Late fee: 2 % of the unpaid 1,066.19 = 21.32, raised to the minimum 100.00,
+charged when an installment is more than 5 grace days past due.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from ledger.models import Account, JournalEntry
+from ledger.selectors import account_get_system
+from loans.exceptions import (
+    DecisionForbiddenError,
+    LoanError,
+    LoanStateError,
+    RepaymentError,
+    SameOfficerError,
+)
+from loans.models import Loan, LoanEvent, LoanRecovery, LoanWriteOff, OfficerActionRequest
+from loans.services import loan_approve, loan_write_off
+from tests.accounts.factories import BorrowerFactory, OfficerFactory
+from tests.ledger.books import account_balance
+from tests.loans.factories import LoanProductFactory, active_loan, repaid
+from tests.loans.helpers import assert_books_clean
+from tests.loans.servicing.helpers import close_through, reducing_emi, set_business_date
+from wallets.models import Wallet
+from wallets.services import wallet_deposit
+
+D = Decimal
+START = date(2026, 1, 1)
+
+
+def loss_balance() -> Decimal:
+    return -account_balance(account_id=account_get_system(Account.LOAN_LOSS).pk)
+
+
+def recovery_income() -> Decimal:
+    return account_balance(account_id=account_get_system(Account.RECOVERY_INCOME).pk)
+
+
+@pytest.fixture
+def product(db):
+    return LoanProductFactory(write_off_days=40)
+
+
+@pytest.fixture
+def loan(product):
+    set_business_date(START)
+    made = active_loan(BorrowerFactory(), principal="12000.00", rate="12.00", product=product.code)
+    assert made.emi_amount == reducing_emi("12000.00", "12.00", 12) == D("1066.19")
+    return made
+
+
+@pytest.mark.django_db
+def test_the_close_writes_off_a_loan_the_day_it_reaches_the_threshold(loan):
+    # 2026-02-01 + 40 days = 2026-03-13: closing 2026-03-12 sees 40 days past due.
+    close_through(date(2026, 3, 11))
+    loan.refresh_from_db()
+    assert (loan.status, loan.days_past_due) == (Loan.Status.ACTIVE, 39)
+
+    out = close_through(date(2026, 3, 12))
+
+    loan.refresh_from_db()
+    # principal 12,000.00 + interest due (#1 120.00 + #2 110.54) + fees 2 x 100.00
+    assert loan.status == Loan.Status.WRITTEN_OFF
+    assert (loan.written_off_amount, loan.outstanding_amount) == (D("12430.54"), D("0.00"))
+    record = loan.write_off_record
+    assert (record.principal, record.interest, record.fees) == (
+        D("12000.00"),
+        D("230.54"),
+        D("200.00"),
+    )
+    assert (record.value_date, record.days_past_due, record.officer) == (
+        date(2026, 3, 12),
+        40,
+        None,
+    )
+    assert "loans written off:        1 (12430.54)" in out
+    event = loan.events.order_by("pk").last()
+    assert (event.source, event.target, event.actor) == ("ACTIVE", "WRITTEN_OFF", None)
+    assert loss_balance() == D("12000.00")
+    entry = JournalEntry.objects.get(kind=JournalEntry.Kind.WRITE_OFF)
+    legs = {p.account.code: p.amount for p in entry.postings.select_related("account")}
+    assert legs == {
+        "loans_receivable": D("12000.00"),
+        "loan_loss": D("-12000.00"),
+        "fees_receivable": D("200.00"),
+        "fee_income": D("-200.00"),
+    }
+    assert account_balance(account_id=account_get_system(Account.FEE_INCOME).pk) == D("0.00")
+    assert_books_clean()
+
+    close_through(date(2026, 4, 10))  # a written-off loan is no longer closed: no new fees
+    assert LoanWriteOff.objects.count() == 1
+    assert loan.installments.get(number=3).fee_charged == D("0.00")
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_products_without_a_threshold_never_write_off(db):
+    set_business_date(START)
+    loan = active_loan(BorrowerFactory(), principal="12000.00", rate="12.00")  # STANDARD
+
+    close_through(date(2026, 6, 30))
+
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.ACTIVE and loan.days_past_due > 140
+    assert not LoanWriteOff.objects.exists()
+
+
+@pytest.mark.django_db
+def test_recoveries_are_accepted_up_to_what_was_written_off(loan):
+    close_through(date(2026, 3, 12))
+    borrower = loan.borrower
+    wallet = Wallet.objects.get(user=borrower)
+    assert wallet.balance == D("12000.00")  # the disbursement, untouched
+    wallet_deposit(user=borrower, amount=D("500.00"), idempotency_key="top-up")
+
+    first = repaid(loan, "500.00", key="r1")
+
+    assert isinstance(first, LoanRecovery)
+    loan.refresh_from_db()
+    assert (loan.recovered_amount, loan.outstanding_amount) == (D("500.00"), D("0.00"))
+    # 12,430.54 written off - 500.00 recovered = 11,930.54 left to recover
+    with pytest.raises(RepaymentError) as refused:
+        repaid(loan, "11930.55", key="r2")
+    assert refused.value.code == "amount_exceeds_recoverable"
+    assert refused.value.extra["recoverable"] == "11930.54"
+    repaid(loan, "11930.54", key="r3")
+    loan.refresh_from_db()
+    assert loan.recovered_amount == loan.written_off_amount == D("12430.54")
+    with pytest.raises(RepaymentError):
+        repaid(loan, "0.01", key="r4")
+    assert recovery_income() == D("12430.54")
+    assert Wallet.objects.get(user=borrower).balance == D("12500.00") - D("12430.54")
+    assert loss_balance() == D("12000.00")  # the loss stays booked; recoveries are income
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_an_officer_writes_off_with_a_reason_and_interest_due_only(loan):
+    close_through(date(2026, 2, 14))  # business date 2026-02-15: #1 overdue, fee charged
+    officer = OfficerFactory()
+
+    record = loan_write_off(loan_id=loan.pk, officer=officer, reason="Borrower deceased")
+
+    loan.refresh_from_db()
+    # principal 12,000.00 + #1's interest 120.00 (#2 falls due 2026-03-01: not owed) + fee 100.00
+    assert (record.principal, record.interest, record.fees) == (
+        D("12000.00"),
+        D("120.00"),
+        D("100.00"),
+    )
+    assert loan.written_off_amount == D("12220.00")
+    assert (record.officer, record.reason, record.value_date) == (
+        officer,
+        "Borrower deceased",
+        date(2026, 2, 15),
+    )
+    event = LoanEvent.objects.filter(loan=loan).order_by("pk").last()
+    assert (event.target, event.actor, event.reason) == (
+        "WRITTEN_OFF",
+        officer,
+        "Borrower deceased",
+    )
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_partly_paid_loans_write_off_what_is_unpaid(loan):
+    wallet_deposit(user=loan.borrower, amount=D("1.00"), idempotency_key="x")
+    repaid(loan, "1066.19")  # installment 1 in full, on 2026-01-01
+    repaid(loan, "200.00", key="second")  # #2: 110.54 interest, 89.46 principal
+    set_business_date(date(2026, 3, 5))
+
+    record = loan_write_off(loan_id=loan.pk, officer=OfficerFactory(), reason="Fraud")
+
+    # principal 12,000.00 - 946.19 - 89.46 = 10,964.35; #2's interest is paid; no fee yet
+    # (2026-03-05 is within #2's grace); #3 not yet due.
+    assert (record.principal, record.interest, record.fees) == (
+        D("10964.35"),
+        D("0.00"),
+        D("0.00"),
+    )
+    assert loss_balance() == D("10964.35")
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_above_the_threshold_a_second_officer_confirms(db):
+    set_business_date(START)
+    product = LoanProductFactory()  # threshold 50,000.00
+    loan = active_loan(BorrowerFactory(), principal="60000.00", rate="12.00", product=product.code)
+    loan = loan_approve(loan_id=loan.pk, officer=OfficerFactory())  # a large loan: 2 officers
+    maker, checker = OfficerFactory(), OfficerFactory()
+
+    pending = loan_write_off(loan_id=loan.pk, officer=maker, reason="Absconded")
+
+    assert isinstance(pending, OfficerActionRequest)
+    assert (pending.amount, pending.status) == (D("60000.00"), "PENDING")
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.ACTIVE
+    with pytest.raises(SameOfficerError):
+        loan_write_off(loan_id=loan.pk, officer=maker, reason="Absconded")
+
+    record = loan_write_off(loan_id=loan.pk, officer=checker, reason="Absconded")
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.confirmed_by) == ("CONFIRMED", checker)
+    assert (record.officer, record.confirmation) == (checker, pending)
+    assert Loan.objects.get(pk=loan.pk).status == Loan.Status.WRITTEN_OFF
+    with pytest.raises(LoanStateError):  # carried out: a third call is refused by state
+        loan_write_off(loan_id=loan.pk, officer=OfficerFactory(), reason="Again")
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_only_active_loans_are_written_off_and_refusals_change_nothing(db):
+    set_business_date(START)
+    closed = active_loan(BorrowerFactory(), principal="1200.00", tenure=1)
+    wallet_deposit(user=closed.borrower, amount=D("12.00"), idempotency_key="k")
+    repaid(closed, "1212.00")
+    officer = OfficerFactory()
+    entries = JournalEntry.objects.count()
+
+    with pytest.raises(LoanStateError):
+        loan_write_off(loan_id=closed.pk, officer=officer, reason="Mistake")
+    with pytest.raises(LoanError) as no_reason:
+        loan_write_off(loan_id=closed.pk, officer=officer, reason="  ")
+    assert no_reason.value.code == "write_off_reason_required"
+    with pytest.raises(DecisionForbiddenError):  # a borrower has no such permission
+        loan_write_off(loan_id=closed.pk, officer=BorrowerFactory(), reason="x")
+
+    closed.refresh_from_db()
+    assert closed.status == Loan.Status.CLOSED
+    assert JournalEntry.objects.count() == entries
+    assert not LoanWriteOff.objects.exists()
+
+
+@pytest.mark.django_db
+def test_postgresql_keeps_written_off_loans_owing_nothing_and_recoveries_bounded(loan):
+    close_through(date(2026, 3, 12))
+    with (
+        pytest.raises(IntegrityError, match="loans_loan_written_off_amounts"),
+        transaction.atomic(),
+    ):
+        Loan.objects.filter(pk=loan.pk).update(recovered_amount=D("12430.55"))
+    with (
+        pytest.raises(IntegrityError, match="loans_loan_written_off_amounts"),
+        transaction.atomic(),
+    ):
+        Loan.objects.filter(pk=loan.pk).update(outstanding_amount=D("1.00"))
