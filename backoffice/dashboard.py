@@ -153,6 +153,12 @@ def _headlines(portfolio: PortfolioSummary, risk: PortfolioRisk) -> list[Headlin
         Headline("Outstanding principal", money(portfolio.outstanding_principal)),
         Headline("Collected principal", money(portfolio.collected_principal)),
         Headline("Collected interest", money(portfolio.collected_interest)),
+        Headline(
+            "Written off",
+            money(portfolio.written_off),
+            f"{changelist}?status__exact=WRITTEN_OFF",
+        ),
+        Headline("Recovered", money(portfolio.recovered)),
     ]
 
 

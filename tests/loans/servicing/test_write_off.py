@@ -261,3 +261,23 @@ def test_postgresql_keeps_written_off_loans_owing_nothing_and_recoveries_bounded
         transaction.atomic(),
     ):
         Loan.objects.filter(pk=loan.pk).update(outstanding_amount=D("1.00"))
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_written_off_loans_apart_from_the_outstanding(loan):
+    from loans.selectors import loan_portfolio_summary
+
+    other = active_loan(BorrowerFactory(), principal="6000.00", rate="12.00", tenure=6)
+    repaid(loan, "1066.19")  # installment 1: 946.19 of principal
+    loan_write_off(loan_id=loan.pk, officer=OfficerFactory(), reason="Fraud")
+    wallet_deposit(user=loan.borrower, amount=D("50.00"), idempotency_key="k")
+    repaid(loan, "40.00", key="recovered")
+
+    summary = loan_portfolio_summary()
+
+    assert summary.disbursed == D("18000.00")  # 12,000.00 written off + 6,000.00 active
+    assert summary.written_off_principal == D("11053.81")  # 12,000.00 - 946.19
+    assert summary.outstanding_principal == D("6000.00")  # the other loan's only
+    assert summary.written_off == D("11053.81")  # on 2026-01-01 nothing else was due
+    assert summary.recovered == D("40.00")
+    assert summary.outstanding_total == other.outstanding_amount
