@@ -1,6 +1,6 @@
 """The loan officers' console.
 
-Decisions (approve, reject) and fee waivers go through the same services as the API —
+Decisions (approve, reject), fee waivers and write-offs go through the same services as the API —
 atomic, with the loan row locked — so two officers acting at once get a message, never
 an error page.
 """
@@ -35,6 +35,9 @@ from loans.models import (
     Loan,
     LoanEvent,
     LoanProduct,
+    LoanRecovery,
+    LoanWriteOff,
+    OfficerActionRequest,
     Repayment,
 )
 from loans.selectors import DISBURSED_STATUSES as DISBURSED
@@ -42,6 +45,7 @@ from loans.selectors import PENDING_STATUSES as PENDING
 from loans.selectors import (
     ZERO,
     LoanPosition,
+    action_request_list_pending,
     bucket_codes,
     fee_waiver_list,
     installment_list_fee_due,
@@ -50,7 +54,8 @@ from loans.selectors import (
     loan_positions,
     loan_product_list,
 )
-from loans.services import loan_approve, loan_fee_waive, loan_reject
+from loans.services import loan_approve, loan_fee_waive, loan_reject, loan_write_off
+from loans.write_offs import write_off_figures
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_for_user
 
@@ -337,9 +342,14 @@ class LoanAdmin(admin.ModelAdmin):
             {"fields": ["two_officers", *DECISION_FIELDS]},
         ),
         ("Fee waivers", {"fields": ["fee_waivers"]}),
+        (
+            "Write-off and recovery",
+            {"fields": ["write_off_summary", "recoveries", "officer_requests"]},
+        ),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
-    SERVICED = ("Servicing", "Fee waivers")  # fieldsets of disbursed loans only
+    # Fieldsets of disbursed loans only.
+    SERVICED = ("Servicing", "Fee waivers", "Write-off and recovery")
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- list ---------------------------------------------------------------------
@@ -460,6 +470,63 @@ class LoanAdmin(admin.ModelAdmin):
             rows,
         )
 
+    @admin.display(description="written off")
+    def write_off_summary(self, loan):
+        record = LoanWriteOff.objects.filter(loan=loan).select_related("officer").first()
+        if record is None:
+            return "—"
+        by = record.officer.email if record.officer else "the close of business"
+        return format_html(
+            "{} on {} by {} at {} days past due: principal {}, interest due {}, fees {}. "
+            "Reason: {}",
+            record.amount,
+            record.value_date.isoformat(),
+            by,
+            record.days_past_due,
+            record.principal,
+            record.interest,
+            record.fees,
+            record.reason,
+        )
+
+    @admin.display(description="recoveries")
+    def recoveries(self, loan):
+        rows = list(LoanRecovery.objects.filter(loan=loan).order_by("-pk"))
+        if not rows:
+            return "—" if loan.status != Loan.Status.WRITTEN_OFF else "none yet"
+        return format_html(
+            '<table class="fee-waivers"><tr><th>amount</th><th>value date</th></tr>{}</table>'
+            "<p>Recovered {} of {}.</p>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td></tr>",
+                ((r.amount, r.value_date.isoformat()) for r in rows),
+            ),
+            loan.recovered_amount,
+            loan.written_off_amount,
+        )
+
+    @admin.display(description="waiting for a second officer")
+    def officer_requests(self, loan):
+        pending = action_request_list_pending(loan=loan)
+        if not pending:
+            return "—"
+        return format_html_join(
+            "",
+            "<p>{} of {} (target #{}), asked by {} on {}: {}</p>",
+            (
+                (
+                    r.get_kind_display(),
+                    r.amount,
+                    r.target_id,
+                    r.requested_by.email,
+                    r.requested_at.strftime("%Y-%m-%d %H:%M"),
+                    r.reason,
+                )
+                for r in pending
+            ),
+        )
+
     @admin.display(description="tenure")
     def tenure(self, loan):
         return f"{loan.tenure_months} months"
@@ -522,6 +589,7 @@ class LoanAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             **self._decision_context(request, loan),
             "can_waive": loan is not None and self._can_waive(request, loan),
+            "can_write_off": loan is not None and self._can_write_off(request, loan),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -559,6 +627,11 @@ class LoanAdmin(admin.ModelAdmin):
                 "<int:loan_id>/waive-fee/",
                 self.admin_site.admin_view(self.waive_fee_view),
                 name="loans_loan_waive_fee",
+            ),
+            path(
+                "<int:loan_id>/write-off/",
+                self.admin_site.admin_view(self.write_off_view),
+                name="loans_loan_write_off",
             ),
             *super().get_urls(),
         ]
@@ -770,6 +843,71 @@ class LoanAdmin(admin.ModelAdmin):
         )
         return None
 
+    # --- write-off ----------------------------------------------------------------
+    @staticmethod
+    def _can_write_off(request, loan) -> bool:
+        return request.user.has_perm("loans.write_off_loan") and loan.status == Loan.Status.ACTIVE
+
+    def write_off_view(self, request, loan_id):
+        """GET: what the loan would be written off for today, and a reason box. POST: write
+        it off through ``loans.services.loan_write_off``, as the API does.
+
+        Above the loan's maker-checker threshold the first officer's write-off is recorded
+        and waits; a different officer's confirms it. Refusals are messages: no reason asks
+        again on this page; anything else returns to the loan.
+        """
+        if not request.user.has_perm("loans.write_off_loan"):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan.objects.select_related("borrower", "product"), pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        if loan.status != Loan.Status.ACTIVE:
+            messages.error(request, f"Loan #{loan.pk} is {loan.status}: it cannot be written off.")
+            return HttpResponseRedirect(change_url)
+        reason = request.POST.get("reason", "")
+        if request.method == "POST":
+            try:
+                done = loan_write_off(
+                    loan_id=loan.pk,
+                    officer=request.user,
+                    reason=reason,
+                    client_ip=client_ip(request),
+                )
+            except ApplicationError as exc:
+                messages.error(request, f"Loan #{loan.pk}: {exc.message}")
+                if exc.code != "write_off_reason_required":
+                    return HttpResponseRedirect(change_url)
+            else:
+                if isinstance(done, OfficerActionRequest):
+                    messages.warning(
+                        request,
+                        f"Write-off of loan #{loan.pk} recorded: its unpaid principal "
+                        f"{format_money(done.amount)} is above the threshold of "
+                        f"{format_money(done.threshold)}, so a second officer must confirm it.",
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Loan #{loan.pk} is now WRITTEN_OFF "
+                        f"({format_money(done.amount)} written off).",
+                    )
+                return HttpResponseRedirect(change_url)
+        today = business_date_get()
+        owed = write_off_figures(loan_ids=[loan.pk], day=today).get(loan.pk)
+        pending = [r for r in action_request_list_pending(loan=loan) if r.kind == "WRITE_OFF"]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loan": loan,
+            "owed": owed,
+            "pending": pending[0] if pending else None,
+            "needs_two": owed is not None and owed.principal > loan.maker_checker_threshold,
+            "reason": reason or (pending[0].reason if pending else ""),
+            "business_date": today,
+            "change_url": change_url,
+            "title": f"Write off loan #{loan.pk}",
+        }
+        return TemplateResponse(request, "admin/loans/loan/write_off.html", context)
+
 
 # --- Loan products -------------------------------------------------------------------
 SERVICING_LOCKED = (
@@ -837,6 +975,7 @@ class LoanProductAdmin(admin.ModelAdmin):
                     "npa_days",
                     "npa_allocation_order",
                     "buckets",
+                    "write_off_days",
                 ],
                 "description": (
                     "Late fee value: the flat amount, or the percentage of the installment's "

@@ -17,7 +17,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 
 from ledger.models import JournalEntry
-from ledger.references import late_fee_reference
+from ledger.references import late_fee_reference, write_off_reference
 from ledger.selectors import entry_list
 from lendingsite.months import month_window
 from loans.exceptions import LoanNotFoundError
@@ -146,17 +146,22 @@ def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:
 
 
 def loan_entry_list(*, loan: Loan) -> list[JournalEntry]:
-    """A loan's journal entries, oldest first: disbursement, repayments, late fees, waivers."""
+    """A loan's journal entries, oldest first: disbursement, repayments, late fees, waivers,
+    its write-off and recoveries."""
     entry_ids = [
         loan.disbursement_entry_id,
         *loan.repayments.values_list("entry_id", flat=True),
         *FeeWaiver.objects.filter(installment__loan=loan).values_list("entry_id", flat=True),
+        *loan.recoveries.values_list("entry_id", flat=True),
     ]
     charged = loan.installments.filter(fee_charged__gt=0).values_list("pk", flat=True)
     return list(
         entry_list(
             entry_ids=[pk for pk in entry_ids if pk is not None],
-            references=[late_fee_reference(installment_id=pk) for pk in charged],
+            references=[
+                *(late_fee_reference(installment_id=pk) for pk in charged),
+                write_off_reference(loan_id=loan.pk),
+            ],
         )
     )
 
