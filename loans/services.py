@@ -592,11 +592,11 @@ def loan_fee_waive(
         )
     today = business_date_get()
     loan = _locked_loan(loan_id)
+    loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; fees are waived only on ACTIVE loans."
         )
-    loan_catch_up(loan=loan, today=today)
     installment = loan.installments.filter(number=installment_number).first()
     if installment is None:
         raise LoanError(

@@ -281,3 +281,44 @@ def test_the_dashboard_counts_written_off_loans_apart_from_the_outstanding(loan)
     assert summary.written_off == D("11053.81")  # on 2026-01-01 nothing else was due
     assert summary.recovered == D("40.00")
     assert summary.outstanding_total == other.outstanding_amount
+
+
+@pytest.mark.django_db
+def test_a_loan_caught_up_past_its_threshold_is_written_off_before_a_waiver(loan):
+    """The nightly close missed the loan (a failure): the first write on it catches up,
+    writes it off on the day it reached 40 days past due, and the waiver is refused."""
+    from loans.services import loan_fee_waive
+
+    set_business_date(date(2026, 3, 20))  # moved on without closing this loan's days
+
+    with pytest.raises(LoanStateError, match="WRITTEN_OFF"):
+        loan_fee_waive(
+            loan_id=loan.pk,
+            installment_number=1,
+            amount=D("100.00"),
+            reason="Goodwill",
+            officer=OfficerFactory(),
+        )
+
+    # The refusal rolled the catch-up back with it; the next close does the same work.
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.ACTIVE
+    close_through(date(2026, 3, 20))
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.WRITTEN_OFF
+    assert loan.write_off_record.value_date == date(2026, 3, 12)
+    assert loan.written_off_amount == D("12430.54")  # as if the close had never missed it
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_a_payment_that_catches_up_past_the_threshold_is_a_recovery(loan):
+    set_business_date(date(2026, 3, 20))  # the loan's days 1 Jan to 19 Mar not yet closed
+
+    paid = repaid(loan, "100.00", key="late")
+
+    assert isinstance(paid, LoanRecovery)
+    loan.refresh_from_db()
+    assert (loan.status, loan.written_off_amount) == (Loan.Status.WRITTEN_OFF, D("12430.54"))
+    assert loan.recovered_amount == D("100.00")
+    assert_books_clean()
