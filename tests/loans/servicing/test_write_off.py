@@ -322,3 +322,34 @@ def test_a_payment_that_catches_up_past_the_threshold_is_a_recovery(loan):
     assert (loan.status, loan.written_off_amount) == (Loan.Status.WRITTEN_OFF, D("12430.54"))
     assert loan.recovered_amount == D("100.00")
     assert_books_clean()
+
+
+def _queries_to_close(day: date) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ledger.selectors import account_system_id
+
+    account_system_id.cache_clear()  # both runs read the system accounts' ids afresh
+    with CaptureQueriesContext(connection) as captured:
+        close_through(day)
+    return len(captured)
+
+
+@pytest.mark.django_db
+def test_the_close_write_off_step_is_set_based(product):
+    """Writing off more loans on a day costs no more queries: one statement per step."""
+    set_business_date(START)
+    few = [active_loan(BorrowerFactory(), product=product.code) for _ in range(2)]
+    close_through(date(2026, 3, 11))
+    few_queries = _queries_to_close(date(2026, 3, 12))  # both written off
+
+    many_product = LoanProductFactory(write_off_days=40)
+    set_business_date(date(2026, 6, 1))
+    many = [active_loan(BorrowerFactory(), product=many_product.code) for _ in range(6)]
+    close_through(date(2026, 8, 8))
+    many_queries = _queries_to_close(date(2026, 8, 9))  # 1 Jul + 40 days: all six written off
+
+    assert all(Loan.objects.get(pk=x.pk).status == "WRITTEN_OFF" for x in few + many)
+    assert many_queries == few_queries
+    assert_books_clean()
