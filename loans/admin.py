@@ -422,7 +422,9 @@ class LoanAdmin(admin.ModelAdmin):
         """The business date and the loan's position on it, read once per page."""
         if not hasattr(loan, "_position"):
             today = business_date_get()
-            position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
+            position = None
+            if loan.status == Loan.Status.ACTIVE:  # as the API: a written-off loan owes nothing
+                position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
             loan._position = (today, position or LoanPosition())
         return loan._position
 
@@ -472,10 +474,16 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="written off")
     def write_off_summary(self, loan):
-        record = LoanWriteOff.objects.filter(loan=loan).select_related("officer").first()
+        record = (
+            LoanWriteOff.objects.filter(loan=loan)
+            .select_related("officer", "confirmation__requested_by")
+            .first()
+        )
         if record is None:
             return "—"
         by = record.officer.email if record.officer else "the close of business"
+        if record.confirmation is not None:
+            by = f"{by}, confirming {record.confirmation.requested_by.email}'s request"
         return format_html(
             "{} on {} by {} at {} days past due: principal {}, interest due {}, fees {}. "
             "Reason: {}",
