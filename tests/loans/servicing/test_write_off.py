@@ -353,3 +353,40 @@ def test_the_close_write_off_step_is_set_based(product):
     assert all(Loan.objects.get(pk=x.pk).status == "WRITTEN_OFF" for x in few + many)
     assert many_queries == few_queries
     assert_books_clean()
+
+
+def _failed_checks() -> set[str]:
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("reconcile", "--json", stdout=out)
+    return {c["name"] for c in json.loads(out.getvalue())["checks"] if not c["ok"]}
+
+
+@pytest.mark.django_db
+def test_reconcile_finds_a_recovery_recorded_without_its_money(loan):
+    from django.db import connection
+
+    close_through(date(2026, 3, 12))
+    repaid(loan, "300.00", key="r")
+    with connection.cursor() as cursor:  # the recovery row says more than was posted
+        cursor.execute("UPDATE loans_loanrecovery SET amount = amount + 1")
+
+    assert _failed_checks() == {"recovery_income", "loan_recovered"}
+
+
+@pytest.mark.django_db
+def test_reconcile_finds_a_write_off_that_disagrees_with_the_loan(loan):
+    from django.db import connection
+
+    close_through(date(2026, 3, 12))
+    with connection.cursor() as cursor:  # more principal "written off" than was unpaid
+        cursor.execute(
+            "UPDATE loans_loanwriteoff SET principal = principal + 1, amount = amount + 1"
+        )
+
+    assert _failed_checks() == {"loan_write_offs", "loan_loss"}
