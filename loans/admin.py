@@ -1059,3 +1059,35 @@ class CloseFailureAdmin(ReadOnlyAdmin):
     def loan_link(self, failure):
         url = reverse("admin:loans_loan_change", args=[failure.loan_id])
         return format_html('<a href="{}">Loan #{}</a>', url, failure.loan_id)
+
+
+@admin.register(OfficerActionRequest)
+class OfficerActionRequestAdmin(ReadOnlyAdmin):
+    """Officer actions above a loan's threshold: those waiting for a second officer first.
+
+    Confirming one is the same action taken from its loan's page by a different officer.
+    """
+
+    list_display = [
+        "loan_link",
+        "kind",
+        "target_id",
+        "amount",
+        "threshold",
+        "status",
+        "requested_by",
+        "requested_at",
+        "confirmed_by",
+    ]
+    list_display_links = ["kind"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["requested_by", "confirmed_by"]
+    search_fields = ["=loan__id"]
+    search_help_text = "Search by loan number."
+    ordering = ["-pk"]
+    show_full_result_count = False
+
+    @admin.display(description="loan", ordering="loan_id")
+    def loan_link(self, request_):
+        url = reverse("admin:loans_loan_change", args=[request_.loan_id])
+        return format_html('<a href="{}">Loan #{}</a>', url, request_.loan_id)

@@ -116,3 +116,16 @@ def test_the_list_filters_written_off_loans(loan):
 
     assert listed.status_code == 200
     assert f">{loan.pk}</a>" in listed.text
+
+
+@pytest.mark.django_db
+def test_requests_waiting_for_a_second_officer_are_listed(loan):
+    loan_write_off(loan_id=loan.pk, officer=OfficerFactory(), reason="Absconded")
+    client = client_for(OfficerFactory())
+
+    listed = client.get(
+        reverse("admin:loans_officeractionrequest_changelist") + "?status__exact=PENDING"
+    )
+
+    assert listed.status_code == 200
+    assert f"Loan #{loan.pk}" in listed.text and "60000.00" in listed.text
