@@ -237,10 +237,13 @@ class Loan(FSMModelMixin, models.Model):
     status = FSMField(default=Status.APPLIED, choices=Status.choices, protected=True)
     # What was owed when the loan was written off (unpaid principal, interest due and
     # fees: ``LoanWriteOff``), and what has been recovered since; both 0 otherwise.
+    # Database defaults too: the benchmarks' books insert loans with SQL.
     written_off_amount = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0.00")
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00")
     )
-    recovered_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    recovered_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00")
+    )
 
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
