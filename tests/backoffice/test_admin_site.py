@@ -60,6 +60,7 @@ def test_officer_index_lists_what_officers_may_see(client):
         "Loan",
         "LoanProduct",
         "CloseFailure",
+        "OfficerActionRequest",
         "Account",
         "JournalEntry",
         "Posting",
