@@ -530,13 +530,13 @@ class LoanAdmin(admin.ModelAdmin):
         return format_html(
             "{} on {} by {} at {} days past due: principal {}, interest due {}, fees {}. "
             "Reason: {}",
-            record.amount,
+            format_inr(record.amount),
             record.value_date.isoformat(),
             by,
             record.days_past_due,
-            record.principal,
-            record.interest,
-            record.fees,
+            format_inr(record.principal),
+            format_inr(record.interest),
+            format_inr(record.fees),
             record.reason,
         )
 
@@ -551,10 +551,10 @@ class LoanAdmin(admin.ModelAdmin):
             format_html_join(
                 "",
                 "<tr><td>{}</td><td>{}</td></tr>",
-                ((r.amount, r.value_date.isoformat()) for r in rows),
+                ((format_inr(r.amount), r.value_date.isoformat()) for r in rows),
             ),
-            loan.recovered_amount,
-            loan.written_off_amount,
+            format_inr(loan.recovered_amount),
+            format_inr(loan.written_off_amount),
         )
 
     @admin.display(description="waiting for a second officer")
@@ -568,7 +568,7 @@ class LoanAdmin(admin.ModelAdmin):
             (
                 (
                     r.get_kind_display(),
-                    r.amount,
+                    format_inr(r.amount),
                     r.target_id,
                     r.requested_by.email,
                     r.requested_at.strftime("%Y-%m-%d %H:%M"),
@@ -932,14 +932,14 @@ class LoanAdmin(admin.ModelAdmin):
                     messages.warning(
                         request,
                         f"Write-off of loan #{loan.pk} recorded: its unpaid principal "
-                        f"{format_money(done.amount)} is above the threshold of "
-                        f"{format_money(done.threshold)}, so a second officer must confirm it.",
+                        f"{format_inr(done.amount)} is above the threshold of "
+                        f"{format_inr(done.threshold)}, so a second officer must confirm it.",
                     )
                 else:
                     messages.success(
                         request,
                         f"Loan #{loan.pk} is now WRITTEN_OFF "
-                        f"({format_money(done.amount)} written off).",
+                        f"({format_inr(done.amount)} written off).",
                     )
                 return HttpResponseRedirect(change_url)
         today = business_date_get()
@@ -1172,8 +1172,8 @@ class OfficerActionRequestAdmin(ReadOnlyAdmin):
         "loan_link",
         "kind",
         "target_id",
-        "amount",
-        "threshold",
+        "amount_inr",
+        "threshold_inr",
         "status",
         "requested_by",
         "requested_at",
@@ -1186,6 +1186,8 @@ class OfficerActionRequestAdmin(ReadOnlyAdmin):
     search_help_text = "Search by loan number."
     ordering = ["-pk"]
     show_full_result_count = False
+    amount_inr = inr_column("amount", "amount")
+    threshold_inr = inr_column("threshold", "threshold")
 
     @admin.display(description="loan", ordering="loan_id")
     def loan_link(self, request_):

@@ -35,7 +35,7 @@ def test_two_officers_write_a_loan_off_from_the_console(open_browser):
         page.goto(f"/admin/loans/loan/{loan.pk}/change/")
         page.get_by_role("link", name="Write off").click()
         expect(page.get_by_role("heading", name=f"Write off loan #{loan.pk}")).to_be_visible()
-        expect(page.locator(".loan-decision")).to_contain_text("60706.62")
+        expect(page.locator(".loan-decision")).to_contain_text("60,706.62")
         page.get_by_label("Reason (required):").fill("Borrower has absconded.")
         screenshot(page, "write-off-asked")
         page.get_by_role("button", name="Write off").click()
@@ -55,7 +55,7 @@ def test_two_officers_write_a_loan_off_from_the_console(open_browser):
         expect(page.get_by_label("Reason (required):")).to_have_value("Borrower has absconded.")
         page.get_by_role("button", name="Write off").click()
         expect(page.locator(".messagelist .success")).to_have_text(
-            f"Loan #{loan.pk} is now WRITTEN_OFF (60706.62 written off)."
+            f"Loan #{loan.pk} is now WRITTEN_OFF (60,706.62 written off)."
         )
         expect(page.get_by_role("link", name="Write off")).to_have_count(0)
         expect(page.locator(".field-write_off_summary")).to_contain_text(

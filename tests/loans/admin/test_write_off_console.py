@@ -58,20 +58,20 @@ def test_two_officers_write_off_from_the_console(loan):
 
     assert 'class="loan-write-off"' in maker.get(change).text
     form = maker.get(page).text
-    assert "60000.00" in form and "600.00" in form and "106.62" in form and "60706.62" in form
+    assert "60,000.00" in form and "600.00" in form and "106.62" in form and "60,706.62" in form
     assert "a second officer confirms it" in form
 
     first = maker.post(page, {"reason": "Absconded"}, follow=True)
     assert any("a second officer must confirm it" in m for m in messages_of(first))
     assert Loan.objects.get(pk=loan.pk).status == Loan.Status.ACTIVE
-    assert "Write off a loan of 60000.00" in maker.get(change).text  # waiting, on the page
+    assert "Write off a loan of 60,000.00" in maker.get(change).text  # waiting, on the page
 
     again = maker.post(page, {"reason": "Absconded"}, follow=True)
     assert any("cannot also confirm it" in m for m in messages_of(again))
 
     done = checker.post(page, {"reason": "Absconded"}, follow=True)
 
-    assert any("is now WRITTEN_OFF (60706.62 written off)" in m for m in messages_of(done))
+    assert any("is now WRITTEN_OFF (60,706.62 written off)" in m for m in messages_of(done))
     loan.refresh_from_db()
     assert (loan.status, loan.written_off_amount) == (Loan.Status.WRITTEN_OFF, D("60706.62"))
     assert OfficerActionRequest.objects.get().status == "CONFIRMED"
@@ -128,4 +128,4 @@ def test_requests_waiting_for_a_second_officer_are_listed(loan):
     )
 
     assert listed.status_code == 200
-    assert f"Loan #{loan.pk}" in listed.text and "60000.00" in listed.text
+    assert f"Loan #{loan.pk}" in listed.text and "60,000.00" in listed.text
