@@ -17,7 +17,11 @@ Closing day D for a loan, as of the next business date D + 1:
    due date D, an "installment overdue" one. Late fees and bucket changes get theirs
    too. All are written to the outbox (``notifications``) in the chunk's transaction,
    keyed by the installment (or the change), so closing a day again writes none twice.
-4. The loan records D as closed (``Loan.closed_through``).
+4. **Write-off.** A loan whose days past due reached its product's ``write_off_days``
+   (when the product sets one) is written off on D (``loans.write_offs``): ACTIVE →
+   WRITTEN_OFF, its unpaid principal to loan losses, its unpaid fees reversed. Only
+   loans at the threshold are touched, and nothing at all when no product sets one.
+5. The loan records D as closed (``Loan.closed_through``).
 
 Everything here is set-based: a handful of statements for a chunk of loans, whatever
 its size (raw SQL, kept in this one module; the ORM is the default elsewhere). The
@@ -44,6 +48,8 @@ from ledger.references import late_fee_reference
 from ledger.selectors import account_system_id, business_date_get
 from ledger.services import EntryToPost, business_date_advance, ledger_post_many
 from lendingsite.money import format_money
+from loans.models import Loan
+from loans.write_offs import loans_at_write_off_threshold, loans_write_off, products_write_off
 from notifications.models import Notification
 from notifications.services import NotificationToAdd, notifications_add_many
 
@@ -171,6 +177,8 @@ class DayResult:
     fees_amount: Decimal = Decimal("0.00")
     newly_overdue: int = 0
     bucket_changes: int = 0
+    written_off: int = 0
+    written_off_amount: Decimal = Decimal("0.00")
 
     def add(self, other: "DayResult") -> None:
         self.loans_closed += other.loans_closed
@@ -178,6 +186,8 @@ class DayResult:
         self.fees_amount += other.fees_amount
         self.newly_overdue += other.newly_overdue
         self.bucket_changes += other.bucket_changes
+        self.written_off += other.written_off
+        self.written_off_amount += other.written_off_amount
 
 
 def loans_lock_for_close(*, loan_ids: Sequence[int], day: date) -> dict[int, date]:
@@ -318,7 +328,20 @@ def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
         ]
         + _reminders(loan_ids, day)
     )
+    if products_write_off() and (due := loans_at_write_off_threshold(loan_ids=loan_ids)):
+        written = loans_write_off(
+            loans=list(Loan.objects.filter(pk__in=due).order_by("pk")),  # locked by the caller
+            day=day,
+            reason=AUTOMATIC_WRITE_OFF_REASON,
+        )
+        result.written_off = len(written)
+        result.written_off_amount = sum((w.amount for w in written), Decimal("0.00"))
     return result
+
+
+AUTOMATIC_WRITE_OFF_REASON = (
+    "Written off by the close of business: days past due reached the product's write-off threshold."
+)
 
 
 def loans_close_through(*, closed_through: dict[int, date], day: date) -> DayResult:

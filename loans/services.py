@@ -23,6 +23,7 @@ from ledger.models import Account, JournalEntry
 from ledger.references import (
     disbursement_reference,
     fee_waiver_reference,
+    recovery_reference,
     repayment_reference,
 )
 from ledger.selectors import account_system_id, business_date_get
@@ -30,6 +31,7 @@ from ledger.services import ledger_post
 from lendingsite.money import format_money
 from loans.allocation import Owed, allocate
 from loans.close_of_business import ONE_DAY, delinquency_refresh, loans_close_through
+from loans.confirmations import Kind, confirmation_required
 from loans.exceptions import (
     REASON_REQUIRED,
     DecisionForbiddenError,
@@ -47,10 +49,14 @@ from loans.models import (
     Loan,
     LoanEvent,
     LoanProduct,
+    LoanRecovery,
+    LoanWriteOff,
+    OfficerActionRequest,
     Repayment,
     RepaymentAllocation,
 )
 from loans.schedule import InterestMethod, Quote, add_months, quote
+from loans.write_offs import loans_write_off, write_off_figures
 from notifications.models import Notification
 from notifications.services import notification_add
 from wallets.locks import wallet_qs_select_for_update
@@ -496,8 +502,11 @@ def loan_repay(
     amount: Decimal,
     idempotency_key: str,
     client_ip: str | None = None,
-) -> Repayment:
+) -> Repayment | LoanRecovery:
     """Pay ``amount`` from the borrower's wallet towards an ACTIVE loan, on the business date.
+
+    On a WRITTEN_OFF loan the payment is a recovery instead (``_loan_recover``: returns a
+    ``LoanRecovery``).
 
     The loan is first brought up to the business date (``loan_catch_up``). The amount
     is split by the product's allocation order (``loans.allocation``), each
@@ -513,11 +522,15 @@ def loan_repay(
     """
     today = business_date_get()
     loan = _locked_loan(loan_id, borrower=borrower)
+    loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
+    if loan.status == Loan.Status.WRITTEN_OFF:
+        return _loan_recover(
+            loan, amount=amount, idempotency_key=idempotency_key, client_ip=client_ip
+        )
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; repayments are accepted only on ACTIVE loans."
         )
-    loan_catch_up(loan=loan, today=today)
     if amount > loan.outstanding_amount:
         outstanding = format_money(loan.outstanding_amount)
         raise RepaymentError(
@@ -664,11 +677,11 @@ def loan_fee_waive(
         )
     today = business_date_get()
     loan = _locked_loan(loan_id)
+    loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; fees are waived only on ACTIVE loans."
         )
-    loan_catch_up(loan=loan, today=today)
     installment = loan.installments.filter(number=installment_number).first()
     if installment is None:
         raise LoanError(
@@ -728,3 +741,107 @@ def loan_fee_waive(
     if loan.status == Loan.Status.CLOSED:
         _notify_closed(loan, today)
     return waiver
+
+
+def _loan_recover(
+    loan: Loan, *, amount: Decimal, idempotency_key: str, client_ip: str | None
+) -> LoanRecovery:
+    """A payment on a written-off loan (locked by the caller): wallet → recovery income.
+
+    Accepted up to what is still unrecovered (``written_off_amount - recovered_amount``;
+    400 naming it above). Nothing goes back to the installments or to loans receivable:
+    the loss stays booked, and the money recovered is income of its own.
+    """
+    recoverable = loan.written_off_amount - loan.recovered_amount
+    if amount > recoverable:
+        limit = format_money(recoverable)
+        raise RepaymentError(
+            f"amount: {format_money(amount)} is more than the {limit} still to recover on "
+            f"written-off loan {loan.pk}.",
+            code="amount_exceeds_recoverable",
+            extra={"amount": [f"Ensure this value is at most {limit}."], "recoverable": limit},
+        )
+    today = business_date_get()
+    entry = ledger_post(
+        kind=JournalEntry.Kind.RECOVERY,
+        reference=recovery_reference(loan_id=loan.pk, idempotency_key=idempotency_key),
+        legs=[
+            (wallet_account_id(user_id=loan.borrower_id), -amount),
+            (account_system_id(Account.RECOVERY_INCOME), amount),
+        ],
+        description=f"Recovery on written-off loan {loan.pk}",
+        idempotency_key=idempotency_key,
+        created_by=loan.borrower,
+        value_date=today,
+    )
+    loan.recovered_amount += amount
+    loan.save(update_fields=["recovered_amount", "updated_at"])
+    return LoanRecovery.objects.create(
+        loan=loan,
+        amount=amount,
+        value_date=today,
+        idempotency_key=idempotency_key,
+        entry=entry,
+        client_ip=client_ip,
+    )
+
+
+def write_off_reason_check(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise LoanError(
+            "reason: a write-off needs a reason.",
+            code="write_off_reason_required",
+            extra={"reason": ["A write-off needs a reason."]},
+        )
+    return reason
+
+
+@transaction.atomic
+def loan_write_off(
+    *, loan_id: int, officer, reason: str, client_ip: str | None = None
+) -> LoanWriteOff | OfficerActionRequest:
+    """An officer writes off an ACTIVE loan (``loans.write_offs`` has the rule).
+
+    Above the loan's maker-checker threshold, compared with the unpaid principal, the
+    first officer's call records a request and returns it (the API answers 202); a
+    different officer's identical call writes the loan off (``loans.confirmations``).
+    Refusals: no reason (400), no permission or the officer's own loan (403), a loan not
+    ACTIVE (409, nothing changes), the same officer twice (409). Locks: the loan.
+    Transaction: its own (the API and the console call it directly).
+    """
+    reason = write_off_reason_check(reason)
+    today = business_date_get()
+    loan = _locked_loan(loan_id)
+    _check_may_decide(loan, officer, "loans.write_off_loan")
+    loan_catch_up(loan=loan, today=today)
+    if loan.status != Loan.Status.ACTIVE:
+        raise LoanStateError(
+            f"Loan {loan.pk} is {loan.status}; only ACTIVE loans can be written off."
+        )
+    owed = write_off_figures(loan_ids=[loan.pk], day=today)[loan.pk]
+    if owed.total == 0:
+        raise LoanStateError(
+            f"Loan {loan.pk} owes nothing due yet (only interest of later periods): "
+            "there is nothing to write off.",
+            code="nothing_to_write_off",
+        )
+    decision = confirmation_required(
+        kind=Kind.WRITE_OFF,
+        loan=loan,
+        target_id=loan.pk,
+        amount=owed.principal,
+        officer=officer,
+        reason=reason,
+    )
+    if decision.pending:
+        return decision.request
+    (record,) = loans_write_off(
+        loans=[loan],
+        day=today,
+        reason=reason,
+        officer=officer,
+        confirmation=decision.request,
+        client_ip=client_ip,
+    )
+    return record
