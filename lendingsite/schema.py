@@ -31,6 +31,7 @@ ERROR_DESCRIPTIONS = {
     "`WWW-Authenticate: Bearer`.",
     403: "The caller's role may not do this.",
     404: "No such object, or not one the caller may see.",
+    406: "The Accept header names no type the operation answers with.",
     409: "The object's state does not allow this, or a request with the same idempotency "
     "key is still running (`Retry-After`).",
     413: "The request body is too large.",
