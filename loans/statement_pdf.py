@@ -23,7 +23,7 @@ SCHEDULE_COLUMNS = (
     "Late fee",
     "Paid",
     "Fee paid",
-    "Fee waived",
+    "Waived",
     "Unpaid",
     "Status",
 )

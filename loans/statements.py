@@ -127,7 +127,7 @@ def _disbursement(loan: Loan, installments: list[Installment]) -> Iterable[LoanE
         on=loan.disbursed_on,
         when=(DURING_THE_DAY, loan.disbursement_entry_id),
         kind=LineKind.DISBURSEMENT,
-        description="Loan disbursed to the wallet, with its scheduled interest",
+        description="Disbursement and scheduled interest",
         reference=disbursement_reference(loan_id=loan.pk),
         debit=loan.principal_amount + loan.total_interest,
         interest=loan.total_interest,
