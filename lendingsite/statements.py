@@ -76,6 +76,16 @@ class StatementPeriodSerializer(serializers.Serializer):
         return {"since": values.get("from"), "until": values.get("to")}
 
 
+class StatementPeriodOutputSerializer(serializers.Serializer):
+    """A statement's period as ``{"from": …, "to": …}`` (``from`` is a Python keyword)."""
+
+    def get_fields(self):
+        return {
+            "from": serializers.DateField(source="since"),
+            "to": serializers.DateField(source="until"),
+        }
+
+
 STATEMENT_PARAMETERS = [
     OpenApiParameter(
         "from",

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from ledger.selectors import business_date_get
+from lendingsite.statements import StatementPeriodOutputSerializer
 from loans.models import Installment, Loan, Repayment
 from loans.selectors import LoanPosition, installment_status, loan_positions
 
@@ -147,15 +148,6 @@ class RepaymentOutputSerializer(serializers.ModelSerializer):
 class _StatementMoney(serializers.DecimalField):
     def __init__(self, **kwargs):
         super().__init__(**MONEY, **kwargs)
-
-
-class StatementPeriodOutputSerializer(serializers.Serializer):
-    # "from" is a keyword in Python: the fields are named in get_fields.
-    def get_fields(self):
-        return {
-            "from": serializers.DateField(source="since"),
-            "to": serializers.DateField(source="until"),
-        }
 
 
 class LoanStatementLineSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from loans.statements import loan_statement
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, applied_loan, repaid
 from tests.loans.servicing.helpers import close_through, set_business_date
-from tests.loans.statements.conftest import START
+from tests.loans.statements.scenario import START
 from wallets.services import wallet_deposit
 
 D = Decimal
