@@ -151,3 +151,43 @@ class StatementApi(APIView):
             self.request.accepted_renderer = ORJSONRenderer()
             self.request.accepted_media_type = ORJSONRenderer.media_type
         return response
+
+
+def statement_download(request, *, build, as_json, as_pdf, filename, context: dict):
+    """The console's statement page: choose a period, download the PDF or the JSON.
+
+    ``build(since=, until=)`` makes the statement (the app's selector), ``as_json`` and
+    ``as_pdf`` turn it into the API's JSON body and PDF bytes, ``filename(statement)``
+    names the PDF. Bad input and refusals are shown as messages on the page.
+    """
+    from django.contrib import messages
+    from django.http import HttpResponse, JsonResponse
+    from django.template.response import TemplateResponse
+
+    download = request.GET.get("download")
+    period = StatementPeriodSerializer(data=request.GET)
+    if download in ("pdf", "json"):
+        try:
+            period.is_valid(raise_exception=True)
+            statement = build(**period.validated_data)
+        except exceptions.ValidationError as exc:
+            for name, errors in exc.detail.items():
+                messages.error(request, f"{name.capitalize()}: {errors[0]}")
+        except ApplicationError as exc:
+            field, sep, text = exc.message.partition(": ")
+            named = sep and field.isidentifier()
+            messages.error(request, f"{field.capitalize()}: {text}" if named else exc.message)
+        else:
+            stem = filename(statement).removesuffix(".pdf")
+            if download == "pdf":
+                response = HttpResponse(as_pdf(statement), content_type=PDF)
+                response["Content-Disposition"] = f'attachment; filename="{stem}.pdf"'
+            else:
+                response = JsonResponse(as_json(statement), json_dumps_params={"indent": 2})
+                response["Content-Disposition"] = f'attachment; filename="{stem}.json"'
+            return response
+    return TemplateResponse(
+        request,
+        "admin/statement.html",
+        {**context, "since": request.GET.get("from", ""), "until": request.GET.get("to", "")},
+    )
