@@ -204,3 +204,15 @@ def test_an_unacceptable_type_is_406_in_json(serviced_loan):
 
     assert response.status_code == 406
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_the_letterhead_is_the_lender_in_the_settings(serviced_loan, settings):
+    settings.LENDER_NAME = "Kaveri Finance Ltd."
+    settings.LENDER_ADDRESS = ["1 Lake Road", "Mysuru 570001"]
+
+    response = client_for(serviced_loan.borrower).get(_url(serviced_loan, "?format=pdf"))
+
+    text = pdf_text(response.content)
+    assert text.startswith("Kaveri Finance Ltd. 1 Lake Road Mysuru 570001 Loan statement")
+    assert "Kaveri Finance Ltd. · amounts in rupees (INR) Page 1 of 1" in text
