@@ -5,9 +5,8 @@ a few label/value facts, and tables; every page carries "Page n of N". The apps 
 the figures already formatted (``lendingsite.money.format_inr``) from the same
 statement data their JSON is serialized from.
 
-Long tables are laid out in slices of about a page each: ReportLab splits one long
-table across pages in time that grows with its length squared; slices keep a statement
-of 2,000 lines well under a second (docs/BENCHMARKS.md).
+Tables of lines are drawn by ``_Rows``, which keeps a statement of 2,000 lines well
+under a second (docs/BENCHMARKS.md); ReportLab's ``Table`` lays out the short facts.
 """
 
 import io
@@ -19,33 +18,32 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 MARGIN = 14 * mm
 WIDTH = A4[0] - 2 * MARGIN
-ROWS_PER_SLICE = 50
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
+FONT_SIZE = 7.5
+ROW_HEIGHT = 10.5  # one line of a table, its rule included
+BASELINE = 3.0  # the text's baseline above the row's bottom rule
+PADDING = 2.0
+RULE_GAP = 1.0
+MIN_ROWS_ON_A_PAGE = 3  # fewer: the table starts on the next page
 
 TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=14, leading=18, spaceAfter=4)
 HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=10, leading=13, spaceBefore=8)
 TEXT = ParagraphStyle("text", fontName=FONT, fontSize=8, leading=10)
 
-GRID = TableStyle(
-    [
-        ("FONTNAME", (0, 0), (-1, -1), FONT),
-        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-        ("LEADING", (0, 0), (-1, -1), 9),
-        ("FONTNAME", (0, 0), (-1, 0), BOLD),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]
-)
 FACTS = TableStyle(
     [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
@@ -131,35 +129,111 @@ def _facts(pairs: Sequence[tuple[str, str]]) -> Table:
     return table
 
 
+_GLYPHS: dict[tuple[str, str], float] = {}
+
+
+def _width(text: str, font: str) -> float:
+    """The width of ``text`` at the tables' size, from each glyph's (no kerning in PDF)."""
+    total = 0.0
+    for char in text:
+        glyph = _GLYPHS.get((font, char))
+        if glyph is None:
+            glyph = _GLYPHS[font, char] = stringWidth(char, font, FONT_SIZE)
+        total += glyph
+    return total
+
+
+class _Rows(Flowable):
+    """A table of one-line rows at a fixed height, its header repeated on every page.
+
+    ReportLab's ``Table`` styles and measures every cell and splits a long table in time
+    that grows with its length: for statements of thousands of lines that alone broke
+    the one-second budget (docs/STATEMENTS.md). A statement's rows are single lines, so
+    their heights are known: a page split is arithmetic, and each page is drawn as one
+    text object and one path of rules.
+    """
+
+    def __init__(self, spec: PdfTable, rows: Sequence[Sequence[str]], footer, widths):
+        super().__init__()
+        self.spec, self.rows, self.footer, self.widths = spec, rows, footer, widths
+
+    def _count(self) -> int:
+        return 1 + len(self.rows) + (self.footer is not None)
+
+    def wrap(self, available_width, available_height):
+        self.width = sum(self.widths)
+        self.height = ROW_HEIGHT * self._count() + RULE_GAP
+        return self.width, self.height
+
+    def split(self, available_width, available_height):
+        fit = int((available_height - RULE_GAP) // ROW_HEIGHT) - 1  # less the header
+        if fit < MIN_ROWS_ON_A_PAGE:
+            return []  # start on the next page
+        if fit >= len(self.rows) + (self.footer is not None):
+            return [self]
+        fit = min(fit, len(self.rows) - 1)  # the footer never stands alone
+        return [
+            _Rows(self.spec, self.rows[:fit], None, self.widths),
+            _Rows(self.spec, self.rows[fit:], self.footer, self.widths),
+        ]
+
+    def draw(self):
+        canvas = self.canv
+        lefts, x = [], 0.0
+        for width in self.widths:
+            lefts.append(x)
+            x += width
+        right = set(self.spec.right)
+        text = canvas.beginText()
+        rules = canvas.beginPath()
+        top = self.height
+        lines = [(self.spec.columns, BOLD), *((row, FONT) for row in self.rows)]
+        if self.footer is not None:
+            lines.append((self.footer, BOLD))
+        for index, (cells, font) in enumerate(lines):
+            baseline = top - (index + 1) * ROW_HEIGHT + BASELINE
+            text.setFont(font, FONT_SIZE)
+            for column, cell in enumerate(cells):
+                if not cell:
+                    continue
+                if column in right:
+                    width = _width(cell, font)
+                    x = lefts[column] + self.widths[column] - PADDING - width
+                else:
+                    x = lefts[column] + PADDING
+                text.setTextOrigin(x, baseline)
+                text.textOut(cell)
+            below = top - (index + 1) * ROW_HEIGHT
+            if 0 < index < len(lines) - 1 or (index == len(lines) - 1 and self.footer is None):
+                rules.moveTo(0, below)
+                rules.lineTo(self.width, below)
+        canvas.drawText(text)
+        canvas.saveState()
+        canvas.setStrokeColor(colors.lightgrey)
+        canvas.setLineWidth(0.25)
+        canvas.drawPath(rules, stroke=1, fill=0)
+        canvas.setStrokeColor(colors.black)
+        canvas.setLineWidth(0.6)
+        canvas.line(0, top - ROW_HEIGHT, self.width, top - ROW_HEIGHT)
+        if self.footer is not None:
+            canvas.line(
+                0,
+                top - (len(lines) - 1) * ROW_HEIGHT,
+                self.width,
+                top - (len(lines) - 1) * ROW_HEIGHT,
+            )
+        canvas.restoreState()
+
+
 def _table(spec: PdfTable) -> list:
-    widths = [WIDTH * share for share in spec.widths]
-    style = TableStyle(
-        list(GRID.getCommands())
-        + [("ALIGN", (column, 0), (column, -1), "RIGHT") for column in spec.right]
-    )
-    flowables: list = [Paragraph(_escape(spec.heading), HEADING)]
+    heading = Paragraph(_escape(spec.heading), HEADING)
     if not spec.rows:
-        flowables.append(Paragraph(_escape(spec.empty), TEXT))
-        return flowables
-    rows = [list(row) for row in spec.rows]
-    for start in range(0, len(rows), ROWS_PER_SLICE):
-        part = [list(spec.columns), *rows[start : start + ROWS_PER_SLICE]]
-        last = start + ROWS_PER_SLICE >= len(rows)
-        commands = []
-        if last and spec.footer is not None:
-            part.append(list(spec.footer))
-            commands = [
-                ("FONTNAME", (0, -1), (-1, -1), BOLD),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
-            ]
-        table = Table(part, colWidths=widths, repeatRows=1, hAlign="LEFT")
-        table.setStyle(style)
-        if commands:
-            table.setStyle(TableStyle(commands))
-        flowables.append(table)
-    if len(flowables) == 2:  # a short table stays with its heading
-        return [KeepTogether(flowables)]
-    return flowables
+        return [KeepTogether([heading, Paragraph(_escape(spec.empty), TEXT)])]
+    widths = [WIDTH * share for share in spec.widths]
+    rows = _Rows(spec, [list(row) for row in spec.rows], spec.footer, widths)
+    return (
+        [heading, rows] if len(spec.rows) > MIN_ROWS_ON_A_PAGE else [KeepTogether([heading, rows])]
+    )
 
 
 def pdf_render(document: PdfDocument) -> bytes:

@@ -138,28 +138,28 @@ def _disbursement(loan: Loan, installments: list[Installment]) -> Iterable[LoanE
 def _repayments(loan: Loan, installments: list[Installment]) -> Iterable[LoanEventLine]:
     rows = (
         Repayment.objects.filter(loan=loan)
-        .select_related("entry")
-        .only(
+        .values_list(
             "value_date",
+            "entry_id",
+            "entry__reference",
             "amount",
             "fee_part",
             "interest_part",
             "principal_part",
-            "entry__reference",
         )
         .order_by("pk")
     )
-    for repayment in rows:
+    for on, entry_id, reference, amount, fees, interest, principal in rows:
         yield LoanEventLine(
-            on=repayment.value_date,
-            when=(DURING_THE_DAY, repayment.entry_id),
+            on=on,
+            when=(DURING_THE_DAY, entry_id),
             kind=LineKind.REPAYMENT,
             description="Repayment from the wallet",
-            reference=repayment.entry.reference,
-            credit=repayment.amount,
-            fees=repayment.fee_part,
-            interest=repayment.interest_part,
-            principal=repayment.principal_part,
+            reference=reference,
+            credit=amount,
+            fees=fees,
+            interest=interest,
+            principal=principal,
         )
 
 

@@ -150,7 +150,16 @@ class _StatementMoney(serializers.DecimalField):
         super().__init__(**MONEY, **kwargs)
 
 
+def _money_text(value) -> str:
+    return f"{value:.2f}"
+
+
 class LoanStatementLineSerializer(serializers.Serializer):
+    """A statement line. Written out directly: a statement has thousands (same output as
+    the declared fields, which document the schema)."""
+
+    MONEY_FIELDS = ("debit", "credit", "fees", "interest", "principal", "balance")
+
     date = serializers.DateField(source="on")
     kind = serializers.CharField()
     description = serializers.CharField()
@@ -161,6 +170,15 @@ class LoanStatementLineSerializer(serializers.Serializer):
     interest = _StatementMoney()
     principal = _StatementMoney()
     balance = _StatementMoney()
+
+    def to_representation(self, line) -> dict:
+        return {
+            "date": line.on.isoformat(),
+            "kind": line.kind,
+            "description": line.description,
+            "reference": line.reference,
+            **{name: _money_text(getattr(line, name)) for name in self.MONEY_FIELDS},
+        }
 
 
 class LoanStatementScheduleRowSerializer(serializers.Serializer):

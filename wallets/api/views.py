@@ -196,6 +196,18 @@ class WalletStatementOutputSerializer(serializers.Serializer):
         debit = serializers.DecimalField(max_digits=14, decimal_places=2)
         balance = serializers.DecimalField(max_digits=14, decimal_places=2)
 
+        def to_representation(self, line) -> dict:
+            """Written out directly (a statement has thousands): as the fields declare."""
+            return {
+                "date": line.on.isoformat(),
+                "kind": line.kind,
+                "description": line.description,
+                "reference": line.reference,
+                "credit": f"{line.credit:.2f}",
+                "debit": f"{line.debit:.2f}",
+                "balance": f"{line.balance:.2f}",
+            }
+
     user_id = serializers.IntegerField()
     name = serializers.CharField()
     email = serializers.CharField()
