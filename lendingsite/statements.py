@@ -10,7 +10,9 @@ application/pdf``. The rules are in docs/STATEMENTS.md.
 from dataclasses import dataclass
 from datetime import date
 
-from django.http import Http404
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -160,10 +162,6 @@ def statement_download(request, *, build, as_json, as_pdf, filename, context: di
     ``as_pdf`` turn it into the API's JSON body and PDF bytes, ``filename(statement)``
     names the PDF. Bad input and refusals are shown as messages on the page.
     """
-    from django.contrib import messages
-    from django.http import HttpResponse, JsonResponse
-    from django.template.response import TemplateResponse
-
     download = request.GET.get("download")
     period = StatementPeriodSerializer(data=request.GET)
     if download in ("pdf", "json"):
