@@ -207,3 +207,18 @@ def test_the_number_of_queries_does_not_grow_with_the_lines(db):
 
     assert len(loan_statement(loan=many).lines) > 40
     assert _queries(many) == _queries(few) <= 8
+
+
+@pytest.mark.django_db
+def test_any_two_adjoining_periods_meet_on_one_balance(serviced_loan):
+    """For every day D of the loan's life: the statement from D opens where the one to
+    D - 1 closed, and the two together hold every line exactly once."""
+    whole = loan_statement(loan=serviced_loan)
+    day = START + timedelta(days=1)
+    while day <= whole.period.until:
+        before = loan_statement(loan=serviced_loan, until=day - timedelta(days=1))
+        after = loan_statement(loan=serviced_loan, since=day)
+        assert after.opening_balance == before.closing_balance, day
+        assert before.lines + after.lines == whole.lines, day
+        assert after.closing_balance == whole.closing_balance
+        day += timedelta(days=1)
