@@ -141,8 +141,10 @@ class AutoSchema(SpectacularAutoSchema):
                 response = self._get_response_for_code(
                     OpenApiTypes.STR, code, media_types=["text/html"]
                 )
-            else:
-                response = self._get_response_for_code(ErrorOutputSerializer, code)
+            else:  # errors are JSON, even where the operation also answers with a PDF
+                response = self._get_response_for_code(
+                    ErrorOutputSerializer, code, media_types=["application/json"]
+                )
             response["description"] = ERROR_DESCRIPTIONS[status]
             responses[code] = response
         return responses

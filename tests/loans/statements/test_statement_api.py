@@ -216,3 +216,17 @@ def test_the_letterhead_is_the_lender_in_the_settings(serviced_loan, settings):
     text = pdf_text(response.content)
     assert text.startswith("Kaveri Finance Ltd. 1 Lake Road Mysuru 570001 Loan statement")
     assert "Kaveri Finance Ltd. · amounts in rupees (INR) Page 1 of 1" in text
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_json_or_pdf_and_json_errors():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+
+    for path in ("/api/loans/{loan_id}/statement", "/api/wallet/statement"):
+        operation = paths[path]["get"]
+        assert {"from", "to", "format"} <= {p["name"] for p in operation["parameters"]}
+        responses = operation["responses"]
+        assert set(responses["200"]["content"]) == {"application/json", "application/pdf"}
+        assert set(responses["400"]["content"]) == {"application/json"}
