@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
+from lendingsite.money import format_inr
 from lendingsite.readonly_admin import ReadOnlyAdmin
 from lendingsite.statements import statement_download
 from wallets.api.views import WalletStatementOutputSerializer
@@ -37,8 +38,8 @@ class WalletAdmin(ReadOnlyAdmin):
         return wallet.user.name
 
     @admin.display(description="Balance", ordering="account__balance")
-    def balance(self, wallet: Wallet):
-        return wallet.balance
+    def balance(self, wallet: Wallet) -> str:
+        return format_inr(wallet.balance)
 
     @admin.display(description="Balance updated", ordering="account__updated_at")
     def balance_updated_at(self, wallet: Wallet):
