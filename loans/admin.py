@@ -1,6 +1,6 @@
 """The loan officers' console.
 
-Decisions (approve, reject) and fee waivers go through the same services as the API —
+Decisions (approve, reject), fee waivers and write-offs go through the same services as the API —
 atomic, with the loan row locked — so two officers acting at once get a message, never
 an error page.
 """
@@ -22,10 +22,14 @@ from django.utils.timesince import timesince
 from django_fsm import TransitionNotAllowed
 
 from ledger.selectors import business_date_get
+from lendingsite.admin_money import inr_column
+from lendingsite.csv_export import DATE, DATETIME, MONEY, NUMBER, Column
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
-from lendingsite.money import format_money
+from lendingsite.money import format_inr
 from lendingsite.readonly_admin import ReadOnlyAdmin
+from lendingsite.statements import statement_download
+from loans.api.serializers import LoanStatementOutputSerializer
 from loans.exceptions import REASON_REQUIRED, LoanError, LoanStateError
 from loans.locks import loan_product_qs_lock_against_new_loans
 from loans.models import (
@@ -35,6 +39,9 @@ from loans.models import (
     Loan,
     LoanEvent,
     LoanProduct,
+    LoanRecovery,
+    LoanWriteOff,
+    OfficerActionRequest,
     Repayment,
 )
 from loans.selectors import DISBURSED_STATUSES as DISBURSED
@@ -42,6 +49,7 @@ from loans.selectors import PENDING_STATUSES as PENDING
 from loans.selectors import (
     ZERO,
     LoanPosition,
+    action_request_list_pending,
     bucket_codes,
     fee_waiver_list,
     installment_list_fee_due,
@@ -50,7 +58,10 @@ from loans.selectors import (
     loan_positions,
     loan_product_list,
 )
-from loans.services import loan_approve, loan_fee_waive, loan_reject
+from loans.services import loan_approve, loan_fee_waive, loan_reject, loan_write_off
+from loans.statement_pdf import loan_statement_filename, loan_statement_pdf
+from loans.statements import loan_statement
+from loans.write_offs import write_off_figures
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_for_user
 
@@ -160,8 +171,8 @@ class FeeWaiverForm(forms.Form):
         field.choices = [
             (
                 i.number,
-                f"#{i.number}, due {i.due_date.isoformat()}: {format_money(i.fee_due)} unpaid "
-                f"of a {format_money(i.fee_charged)} fee",
+                f"#{i.number}, due {i.due_date.isoformat()}: {format_inr(i.fee_due)} unpaid "
+                f"of a {format_inr(i.fee_charged)} fee",
             )
             for i in installments
         ]
@@ -187,19 +198,28 @@ class InstallmentInline(ReadOnlyInline):
     fields = [
         "number",
         "due_date",
-        "principal",
-        "interest",
-        "total",
-        "remaining_principal",
-        "principal_paid",
-        "interest_paid",
-        "fee_charged",
-        "fee_paid",
-        "fee_waived",
+        "principal_inr",
+        "interest_inr",
+        "total_inr",
+        "remaining_principal_inr",
+        "principal_paid_inr",
+        "interest_paid_inr",
+        "fee_charged_inr",
+        "fee_paid_inr",
+        "fee_waived_inr",
         "paid_on",
         "schedule_status",
     ]
     readonly_fields = fields
+    principal_inr = inr_column("principal", "principal")
+    interest_inr = inr_column("interest", "interest")
+    total_inr = inr_column("total", "total")
+    remaining_principal_inr = inr_column("remaining_principal", "remaining principal")
+    principal_paid_inr = inr_column("principal_paid", "principal paid")
+    interest_paid_inr = inr_column("interest_paid", "interest paid")
+    fee_charged_inr = inr_column("fee_charged", "fee charged")
+    fee_paid_inr = inr_column("fee_paid", "fee paid")
+    fee_waived_inr = inr_column("fee_waived", "fee waived")
 
     def get_queryset(self, request):
         # The status against the business date, computed with the rows.
@@ -226,14 +246,18 @@ class RepaymentInline(ReadOnlyInline):
     fields = [
         "created_at",
         "value_date",
-        "amount",
-        "principal_part",
-        "interest_part",
-        "fee_part",
+        "amount_inr",
+        "principal_inr",
+        "interest_inr",
+        "fee_inr",
         "type",
         "status",
     ]
     readonly_fields = fields
+    amount_inr = inr_column("amount", "amount")
+    principal_inr = inr_column("principal_part", "principal part")
+    interest_inr = inr_column("interest_part", "interest part")
+    fee_inr = inr_column("fee_part", "fee part")
 
 
 class DelinquencyChangeInline(ReadOnlyInline):
@@ -288,6 +312,30 @@ class LoanAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["approve_selected", "reject_selected"]
     inlines = [LoanEventInline, DelinquencyChangeInline, RepaymentInline, InstallmentInline]
+    # *Export CSV* above the list: these columns, for every loan the list's filters select.
+    export_columns = (
+        Column("loan_id", "id", NUMBER),
+        Column("applied_at", "created_at", DATETIME),
+        Column("borrower_email", "borrower__email"),
+        Column("borrower_name", "borrower__name"),
+        Column("product", "product__code"),
+        Column("status", "status"),
+        Column("principal_amount", "principal_amount", MONEY),
+        Column("interest_rate_percent", "interest_rate", NUMBER),
+        Column("interest_method", "interest_method"),
+        Column("tenure_months", "tenure_months", NUMBER),
+        Column("emi_amount", "emi_amount", MONEY),
+        Column("total_interest", "total_interest", MONEY),
+        Column("outstanding_amount", "outstanding_amount", MONEY),
+        Column("days_past_due", "days_past_due", NUMBER),
+        Column("delinquency_bucket", "delinquency_bucket"),
+        Column("approved_at", "approved_at", DATETIME),
+        Column("disbursed_on", "disbursed_on", DATE),
+        Column("disbursed_at", "disbursed_at", DATETIME),
+        Column("rejected_at", "rejected_at", DATETIME),
+        Column("rejection_reason", "rejection_reason"),
+        Column("closed_at", "closed_at", DATETIME),
+    )
     # Decision fields shown only once they hold something (an active loan has no rejecter).
     DECISION_FIELDS = (
         "approved_by",
@@ -313,7 +361,7 @@ class LoanAdmin(admin.ModelAdmin):
                     "rate",
                     "interest_method",
                     "emi",
-                    "total_interest",
+                    "total_interest_inr",
                     "outstanding",
                 ]
             },
@@ -337,9 +385,14 @@ class LoanAdmin(admin.ModelAdmin):
             {"fields": ["two_officers", *DECISION_FIELDS]},
         ),
         ("Fee waivers", {"fields": ["fee_waivers"]}),
+        (
+            "Write-off and recovery",
+            {"fields": ["write_off_summary", "recoveries", "officer_requests"]},
+        ),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
-    SERVICED = ("Servicing", "Fee waivers")  # fieldsets of disbursed loans only
+    # Fieldsets of disbursed loans only.
+    SERVICED = ("Servicing", "Fee waivers", "Write-off and recovery")
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- list ---------------------------------------------------------------------
@@ -368,7 +421,7 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="principal", ordering="principal_amount")
     def principal(self, loan):
-        return loan.principal_amount
+        return format_inr(loan.principal_amount)
 
     @admin.display(description="rate %", ordering="interest_rate")
     def annual_rate(self, loan):
@@ -376,11 +429,13 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="EMI", ordering="emi_amount")
     def emi(self, loan):
-        return loan.emi_amount
+        return format_inr(loan.emi_amount)
 
     @admin.display(description="outstanding", ordering="outstanding_amount")
     def outstanding(self, loan):
-        return loan.outstanding_amount
+        return format_inr(loan.outstanding_amount)
+
+    total_interest_inr = inr_column("total_interest", "total interest")
 
     @admin.display(description="DPD", ordering="days_past_due")
     def dpd(self, loan):
@@ -412,7 +467,9 @@ class LoanAdmin(admin.ModelAdmin):
         """The business date and the loan's position on it, read once per page."""
         if not hasattr(loan, "_position"):
             today = business_date_get()
-            position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
+            position = None
+            if loan.status == Loan.Status.ACTIVE:  # as the API: a written-off loan owes nothing
+                position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
             loan._position = (today, position or LoanPosition())
         return loan._position
 
@@ -422,18 +479,20 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="overdue (fees included)")
     def overdue_amount(self, loan):
-        return self._position(loan)[1].overdue_amount
+        return format_inr(self._position(loan)[1].overdue_amount)
 
     @admin.display(description="late fees due")
     def fees_due(self, loan):
-        return self._position(loan)[1].fees_due
+        return format_inr(self._position(loan)[1].fees_due)
 
     @admin.display(description="next due")
     def next_due(self, loan):
         position = self._position(loan)[1]
         if position.next_due_date is None:
             return "—"
-        return f"{position.next_due_amount} on {formats.localize(position.next_due_date)}"
+        return (
+            f"{format_inr(position.next_due_amount)} on {formats.localize(position.next_due_date)}"
+        )
 
     @admin.display(description="fee waivers")
     def fee_waivers(self, loan):
@@ -446,7 +505,7 @@ class LoanAdmin(admin.ModelAdmin):
             (
                 (
                     w.installment.number,
-                    w.amount,
+                    format_inr(w.amount),
                     w.reason,
                     w.officer.email,
                     w.value_date.isoformat(),
@@ -460,6 +519,69 @@ class LoanAdmin(admin.ModelAdmin):
             rows,
         )
 
+    @admin.display(description="written off")
+    def write_off_summary(self, loan):
+        record = (
+            LoanWriteOff.objects.filter(loan=loan)
+            .select_related("officer", "confirmation__requested_by")
+            .first()
+        )
+        if record is None:
+            return "—"
+        by = record.officer.email if record.officer else "the close of business"
+        if record.confirmation is not None:
+            by = f"{by}, confirming {record.confirmation.requested_by.email}'s request"
+        return format_html(
+            "{} on {} by {} at {} days past due: principal {}, interest due {}, fees {}. "
+            "Reason: {}",
+            format_inr(record.amount),
+            record.value_date.isoformat(),
+            by,
+            record.days_past_due,
+            format_inr(record.principal),
+            format_inr(record.interest),
+            format_inr(record.fees),
+            record.reason,
+        )
+
+    @admin.display(description="recoveries")
+    def recoveries(self, loan):
+        rows = list(LoanRecovery.objects.filter(loan=loan).order_by("-pk"))
+        if not rows:
+            return "—" if loan.status != Loan.Status.WRITTEN_OFF else "none yet"
+        return format_html(
+            '<table class="fee-waivers"><tr><th>amount</th><th>value date</th></tr>{}</table>'
+            "<p>Recovered {} of {}.</p>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td></tr>",
+                ((format_inr(r.amount), r.value_date.isoformat()) for r in rows),
+            ),
+            format_inr(loan.recovered_amount),
+            format_inr(loan.written_off_amount),
+        )
+
+    @admin.display(description="waiting for a second officer")
+    def officer_requests(self, loan):
+        pending = action_request_list_pending(loan=loan)
+        if not pending:
+            return "—"
+        return format_html_join(
+            "",
+            "<p>{} of {} (target #{}), asked by {} on {}: {}</p>",
+            (
+                (
+                    r.get_kind_display(),
+                    format_inr(r.amount),
+                    r.target_id,
+                    r.requested_by.email,
+                    r.requested_at.strftime("%Y-%m-%d %H:%M"),
+                    r.reason,
+                )
+                for r in pending
+            ),
+        )
+
     @admin.display(description="tenure")
     def tenure(self, loan):
         return f"{loan.tenure_months} months"
@@ -470,7 +592,7 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="two officers needed")
     def two_officers(self, loan):
-        threshold = loan.maker_checker_threshold
+        threshold = format_inr(loan.maker_checker_threshold)
         if loan.needs_two_officers:
             return f"Yes: one approves, another disburses (principal at or above {threshold})"
         return f"No (principal below {threshold})"
@@ -481,7 +603,7 @@ class LoanAdmin(admin.ModelAdmin):
             wallet = wallet_get_for_user(user=loan.borrower_id)
         except Wallet.DoesNotExist:
             return "—"
-        return f"{wallet.balance} {wallet.currency}"
+        return f"{format_inr(wallet.balance)} {wallet.currency}"
 
     @admin.display(description="ledger entries")
     def ledger_entries(self, loan):
@@ -497,7 +619,7 @@ class LoanAdmin(admin.ModelAdmin):
                     e.pk,
                     e.kind,
                     e.reference,
-                    e.created_at.strftime("%Y-%m-%d %H:%M"),
+                    timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M"),
                 )
                 for e in entries
             ),
@@ -522,6 +644,8 @@ class LoanAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             **self._decision_context(request, loan),
             "can_waive": loan is not None and self._can_waive(request, loan),
+            "can_write_off": loan is not None and self._can_write_off(request, loan),
+            "has_statement": loan is not None and loan.disbursed_on is not None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -556,9 +680,19 @@ class LoanAdmin(admin.ModelAdmin):
             ),
             path("<int:loan_id>/reject/", decide, {"action": "reject"}, name="loans_loan_reject"),
             path(
+                "<int:loan_id>/statement/",
+                self.admin_site.admin_view(self.statement_view),
+                name="loans_loan_statement",
+            ),
+            path(
                 "<int:loan_id>/waive-fee/",
                 self.admin_site.admin_view(self.waive_fee_view),
                 name="loans_loan_waive_fee",
+            ),
+            path(
+                "<int:loan_id>/write-off/",
+                self.admin_site.admin_view(self.write_off_view),
+                name="loans_loan_write_off",
             ),
             *super().get_urls(),
         ]
@@ -634,7 +768,7 @@ class LoanAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "loans": loans,
             "loan_ids": [loan.pk for loan in loans],
-            "total": f"{sum((loan.principal_amount for loan in loans), Decimal('0.00')):,.2f}",
+            "total": format_inr(sum((loan.principal_amount for loan in loans), Decimal("0.00"))),
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             "title": "Approve loans",
         }
@@ -765,10 +899,158 @@ class LoanAdmin(admin.ModelAdmin):
             return exc
         messages.success(
             request,
-            f"Waived {format_money(amount)} of the late fee on installment #{number} "
+            f"Waived {format_inr(amount)} of the late fee on installment #{number} "
             f"of loan #{loan_id}.",
         )
         return None
+
+    # --- write-off ----------------------------------------------------------------
+    @staticmethod
+    def _can_write_off(request, loan) -> bool:
+        return request.user.has_perm("loans.write_off_loan") and loan.status == Loan.Status.ACTIVE
+
+    def write_off_view(self, request, loan_id):
+        """GET: what the loan would be written off for today, and a reason box. POST: write
+        it off through ``loans.services.loan_write_off``, as the API does.
+
+        Above the loan's maker-checker threshold the first officer's write-off is recorded
+        and waits; a different officer's confirms it. Refusals are messages: no reason asks
+        again on this page; anything else returns to the loan.
+        """
+        if not request.user.has_perm("loans.write_off_loan"):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan.objects.select_related("borrower", "product"), pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        if loan.status != Loan.Status.ACTIVE:
+            messages.error(request, f"Loan #{loan.pk} is {loan.status}: it cannot be written off.")
+            return HttpResponseRedirect(change_url)
+        reason = request.POST.get("reason", "")
+        if request.method == "POST":
+            try:
+                done = loan_write_off(
+                    loan_id=loan.pk,
+                    officer=request.user,
+                    reason=reason,
+                    client_ip=client_ip(request),
+                )
+            except ApplicationError as exc:
+                messages.error(request, f"Loan #{loan.pk}: {exc.message}")
+                if exc.code != "write_off_reason_required":
+                    return HttpResponseRedirect(change_url)
+            else:
+                if isinstance(done, OfficerActionRequest):
+                    messages.warning(
+                        request,
+                        f"Write-off of loan #{loan.pk} recorded: its unpaid principal "
+                        f"{format_inr(done.amount)} is above the threshold of "
+                        f"{format_inr(done.threshold)}, so a second officer must confirm it.",
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Loan #{loan.pk} is now WRITTEN_OFF "
+                        f"({format_inr(done.amount)} written off).",
+                    )
+                return HttpResponseRedirect(change_url)
+        today = business_date_get()
+        owed = write_off_figures(loan_ids=[loan.pk], day=today).get(loan.pk)
+        pending = [r for r in action_request_list_pending(loan=loan) if r.kind == "WRITE_OFF"]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loan": loan,
+            "owed": owed,
+            "pending": pending[0] if pending else None,
+            "needs_two": owed is not None and owed.principal > loan.maker_checker_threshold,
+            "reason": reason or (pending[0].reason if pending else ""),
+            "business_date": today,
+            "change_url": change_url,
+            "title": f"Write off loan #{loan.pk}",
+        }
+        return TemplateResponse(request, "admin/loans/loan/write_off.html", context)
+
+    # --- statements -----------------------------------------------------------------
+    def statement_view(self, request, loan_id):
+        """Choose a period and download the loan's statement, as the API gives it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan, pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        return statement_download(
+            request,
+            build=lambda **period: loan_statement(loan=loan, **period),
+            as_json=lambda statement: LoanStatementOutputSerializer(statement).data,
+            as_pdf=loan_statement_pdf,
+            filename=loan_statement_filename,
+            context={
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": f"Statement of loan #{loan.pk}",
+                "subject": f"Loan #{loan.pk}",
+                "change_url": change_url,
+                "changelist_url": reverse("admin:loans_loan_changelist"),
+                "explanation": "The loan's terms, every event with the balance it left, "
+                "and the schedule: the statement the borrower gets from the API.",
+                "default_period": "from the disbursement to the business date",
+            },
+        )
+
+
+# --- Repayments ----------------------------------------------------------------------
+@admin.register(Repayment)
+class RepaymentAdmin(ReadOnlyAdmin):
+    """Every repayment across loans, newest first: to find, check and export payments."""
+
+    list_display = [
+        "id",
+        "loan_link",
+        "borrower_email",
+        "amount_inr",
+        "principal_inr",
+        "interest_inr",
+        "fee_inr",
+        "value_date",
+        "type",
+        "status",
+        "created_at",
+    ]
+    list_display_links = ["id"]
+    list_filter = ["status", "type", "value_date"]
+    list_select_related = ["loan__borrower"]
+    search_fields = ["=loan__id", "loan__borrower__email", "loan__borrower__name"]
+    search_help_text = "Search by loan number, or the borrower's email or name."
+    date_hierarchy = "value_date"
+    ordering = ["-pk"]
+    show_full_result_count = False
+    export_columns = (
+        Column("repayment_id", "id", NUMBER),
+        Column("loan_id", "loan_id", NUMBER),
+        Column("borrower_email", "loan__borrower__email"),
+        Column("borrower_name", "loan__borrower__name"),
+        Column("value_date", "value_date", DATE),
+        Column("amount", "amount", MONEY),
+        Column("principal_part", "principal_part", MONEY),
+        Column("interest_part", "interest_part", MONEY),
+        Column("fee_part", "fee_part", MONEY),
+        Column("type", "type"),
+        Column("status", "status"),
+        Column("journal_entry_id", "entry_id", NUMBER),
+        Column("created_at", "created_at", DATETIME),
+    )
+
+    @admin.display(description="loan", ordering="loan_id")
+    def loan_link(self, repayment):
+        url = reverse("admin:loans_loan_change", args=[repayment.loan_id])
+        return format_html('<a href="{}">Loan #{}</a>', url, repayment.loan_id)
+
+    @admin.display(description="borrower", ordering="loan__borrower__email")
+    def borrower_email(self, repayment):
+        return repayment.loan.borrower.email
+
+    amount_inr = inr_column("amount", "amount")
+    principal_inr = inr_column("principal_part", "principal")
+    interest_inr = inr_column("interest_part", "interest")
+    fee_inr = inr_column("fee_part", "late fees")
 
 
 # --- Loan products -------------------------------------------------------------------
@@ -837,6 +1119,7 @@ class LoanProductAdmin(admin.ModelAdmin):
                     "npa_days",
                     "npa_allocation_order",
                     "buckets",
+                    "write_off_days",
                 ],
                 "description": (
                     "Late fee value: the flat amount, or the percentage of the installment's "
@@ -852,7 +1135,7 @@ class LoanProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="principal")
     def principal_band(self, product):
-        return f"{product.min_principal} to {product.max_principal}"
+        return f"{format_inr(product.min_principal)} to {format_inr(product.max_principal)}"
 
     @admin.display(description="rate (% a year)")
     def rate_band(self, product):
@@ -912,3 +1195,37 @@ class CloseFailureAdmin(ReadOnlyAdmin):
     def loan_link(self, failure):
         url = reverse("admin:loans_loan_change", args=[failure.loan_id])
         return format_html('<a href="{}">Loan #{}</a>', url, failure.loan_id)
+
+
+@admin.register(OfficerActionRequest)
+class OfficerActionRequestAdmin(ReadOnlyAdmin):
+    """Officer actions above a loan's threshold: those waiting for a second officer first.
+
+    Confirming one is the same action taken from its loan's page by a different officer.
+    """
+
+    list_display = [
+        "loan_link",
+        "kind",
+        "target_id",
+        "amount_inr",
+        "threshold_inr",
+        "status",
+        "requested_by",
+        "requested_at",
+        "confirmed_by",
+    ]
+    list_display_links = ["kind"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["requested_by", "confirmed_by"]
+    search_fields = ["=loan__id"]
+    search_help_text = "Search by loan number."
+    ordering = ["-pk"]
+    show_full_result_count = False
+    amount_inr = inr_column("amount", "amount")
+    threshold_inr = inr_column("threshold", "threshold")
+
+    @admin.display(description="loan", ordering="loan_id")
+    def loan_link(self, request_):
+        url = reverse("admin:loans_loan_change", args=[request_.loan_id])
+        return format_html('<a href="{}">Loan #{}</a>', url, request_.loan_id)

@@ -59,11 +59,14 @@ def test_officer_index_lists_what_officers_may_see(client):
         "Wallet",
         "Loan",
         "LoanProduct",
+        "Repayment",
         "CloseFailure",
+        "OfficerActionRequest",
         "Account",
         "JournalEntry",
         "Posting",
         "IdempotencyRecord",
+        "Notification",
     }
 
 
