@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from datetime import date
 from functools import cache
 
@@ -47,7 +48,9 @@ def posting_list(*, account_id: int, before_id: int | None = None) -> QuerySet[P
     return postings
 
 
-def entry_list(*, entry_ids, references=()) -> QuerySet[JournalEntry]:
+def entry_list(
+    *, entry_ids: Iterable[int], references: Iterable[str] = ()
+) -> QuerySet[JournalEntry]:
     """Journal entries by id or by reference, oldest first."""
     return JournalEntry.objects.filter(Q(pk__in=entry_ids) | Q(reference__in=references)).order_by(
         "pk"
