@@ -74,9 +74,10 @@ cluster-up: install ## Start deploy/local-cluster
 cluster-down: ## Stop deploy/local-cluster
 	deploy/local-cluster down
 
-lint: install ## ruff (lint and format check) and the import layering contracts
+lint: install ## ruff (lint, format check), django-upgrade, the import layering contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	git ls-files -z '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 5.2
 	$(BIN)/lint-imports
 
 typecheck: install ## mypy: strict on the core's services and selectors ([tool.mypy])
