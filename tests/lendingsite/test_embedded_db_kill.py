@@ -145,6 +145,9 @@ def test_killed_users_never_break_the_next_start(data_dir):
         env=_environment(data_dir, DEBUG="1"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # Ctrl-C must work as in a terminal, even when this run ignores SIGINT (a shell
+        # ignores it in the commands it starts in the background, and children inherit it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         status = None
