@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import tempfile
 import time
 import warnings
@@ -109,18 +110,41 @@ def start_server(data_dir: Path):
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     if data_dir in postgres_server.PostgresServer._instances:
         return postgres_server.PostgresServer._instances[data_dir]
-    # A data directory made by the previous package (PostgreSQL 16) is upgraded in place.
+    # A data directory of another major version (the previous package's PostgreSQL 16) is
+    # moved aside, not upgraded: it holds development data only, which `make run` seeds
+    # again, and the package's pg_upgrade fails when run as root.
     version = pgserver.pgdata_version(data_dir)
     if version is not None and version != POSTGRES_MAJOR:
-        logger.warning("Upgrading %s from PostgreSQL %s to %s", data_dir, version, POSTGRES_MAJOR)
-        (data_dir / ".handle_pids.json").unlink(missing_ok=True)
-        pgserver.upgrade_db(data_dir)
+        kept = data_dir.with_name(f"{data_dir.name}.pg{version}.{int(time.time())}")
+        _stop_old_server(data_dir)
+        data_dir.rename(kept)
+        logger.warning(
+            "%s was made by PostgreSQL %s; moved to %s, and a new PostgreSQL %s database "
+            "is made (delete the old one when you no longer need it)",
+            data_dir,
+            version,
+            kept,
+            POSTGRES_MAJOR,
+        )
     data_dir.mkdir(exist_ok=True)
     # What get_server() does, with the client list replaced before the first use.
     server = postgres_server.PostgresServer(data_dir, cleanup_mode="stop")
     server.global_process_id_list = ClientList(data_dir / ".handle_pids.json")
     server.start()
     return server
+
+
+def _stop_old_server(data_dir: Path) -> None:
+    """Stop a server still running on ``data_dir`` (fast shutdown), and wait for it."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while _process_exists(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def _wait_until_ready(server) -> None:

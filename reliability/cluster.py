@@ -89,7 +89,11 @@ class PrivateCluster:
 
     # --- life cycle -----------------------------------------------------------------
     def init(self) -> None:
-        if (self.data_dir / "PG_VERSION").exists():
+        from lendingsite.embedded_db import POSTGRES_MAJOR
+
+        version_file = self.data_dir / "PG_VERSION"
+        # A cluster left by another major version (the previous package's 16) is scratch.
+        if version_file.exists() and version_file.read_text().strip() == str(POSTGRES_MAJOR):
             return
         if self.data_dir.exists():
             shutil.rmtree(self.data_dir)
