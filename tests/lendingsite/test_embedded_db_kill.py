@@ -9,6 +9,7 @@ answer, and the last of them to exit stops the server: processes killed earlier 
 waited for.
 """
 
+import json
 import os
 import random
 import signal
@@ -169,3 +170,26 @@ def test_killed_users_never_break_the_next_start(data_dir):
     while _server_running(data_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _server_running(data_dir)
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_the_client_list_reads_damage_as_empty_and_forgets_the_dead(tmp_path):
+    from lendingsite.embedded_db import ClientList
+
+    path = tmp_path / ".handle_pids.json"
+    clients = ClientList(path)
+    for damaged in ("", "[1234, 56", "{}", '["x"]'):
+        path.write_text(damaged)
+        assert clients.get_and_add(os.getpid()) == []
+        assert json.loads(path.read_text()) == [os.getpid()]
+
+    dead = _dead_pid()
+    path.write_text(json.dumps([dead, os.getpid()]))
+    assert clients.get_and_remove(os.getpid()) == [os.getpid()]  # the last one alive
+    assert json.loads(path.read_text()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".handle_pids.json"]  # no temp left
