@@ -14,7 +14,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Settings for commands that read the settings module but use no database (mypy's plugin).
 NO_DATABASE := DATABASE_URL=postgres://unused@localhost/unused SECRET_KEY=no-database-0123456789abcdefghijklmnopqrstuvwxyz0123456789
 
-.PHONY: help install browser run test test-unit test-suite test-browser test-cluster test-concurrency cluster-up cluster-down lint typecheck format migrate clean bench bench-cost bench-books bench-cob reliability lock lock-upgrade lock-check audit
+.PHONY: help install browser run test test-unit test-suite test-browser test-cluster test-concurrency cluster-up cluster-down lint typecheck format migrate clean bench bench-cost bench-books bench-cob bench-export reliability lock lock-upgrade lock-check audit
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | expand -t 20
@@ -139,3 +139,8 @@ bench-books: $(BIN)/.bench-installed ## reconcile and the admin list on a large 
 # environment variables, e.g. `make bench-cob BENCH_COB_LOANS=20000`; see bench/cob.py.
 bench-cob: install ## Close of business for 1,000,000 loans (about an hour)
 	$(BIN)/python -m bench.cob
+
+# The admin's CSV export of 10,000 and 100,000 loans: peak memory, streamed and not (a few
+# minutes); rewrites the bench:export block of docs/BENCHMARKS.md.
+bench-export: install ## The admin's CSV export at 10,000 and 100,000 loans: peak memory
+	$(BIN)/python -m bench.export
