@@ -149,7 +149,8 @@ def _stop_old_server(data_dir: Path) -> None:
 
 def _wait_until_ready(server) -> None:
     # A process killed while it started the server leaves it starting; the next one joins
-    # it and must wait until it accepts connections.
+    # it and must wait until it accepts connections. A process killed while it stopped the
+    # server (as the last user) leaves it stopping; the next one starts it again.
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while True:
         try:
@@ -159,6 +160,8 @@ def _wait_until_ready(server) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+            with server._lock, contextlib.suppress(Exception):
+                server.ensure_postgres_running()
 
 
 def embedded_database(base_dir: Path, data_dir: Path | None = None) -> dict:
