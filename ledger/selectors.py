@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -74,12 +75,15 @@ def account_balance_before(*, account_id: int, day: date) -> Decimal:
 
 def account_first_value_date(*, account_id: int) -> date | None:
     """The value date of an account's first posting (None before its first)."""
-    return Posting.objects.filter(account_id=account_id).aggregate(first=Min("entry__value_date"))[
-        "first"
-    ]
+    first: date | None = Posting.objects.filter(account_id=account_id).aggregate(
+        first=Min("entry__value_date")
+    )["first"]
+    return first
 
 
-def entry_list(*, entry_ids, references=()) -> QuerySet[JournalEntry]:
+def entry_list(
+    *, entry_ids: Iterable[int], references: Iterable[str] = ()
+) -> QuerySet[JournalEntry]:
     """Journal entries by id or by reference, oldest first."""
     return JournalEntry.objects.filter(Q(pk__in=entry_ids) | Q(reference__in=references)).order_by(
         "pk"

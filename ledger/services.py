@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from ledger.exceptions import DuplicateEntryError, InsufficientFundsError, UnbalancedEntryError
 from ledger.locks import account_qs_select_for_update
 from ledger.models import Account, BusinessDate, JournalEntry, Posting
@@ -60,7 +61,7 @@ def ledger_post(
     legs: Sequence[Leg],
     description: str = "",
     idempotency_key: str = "",
-    created_by=None,
+    created_by: User | None = None,
     reverses: JournalEntry | None = None,
     value_date: date | None = None,
 ) -> JournalEntry:
@@ -82,9 +83,11 @@ def ledger_post(
     deltas = _validated_deltas(legs)
     accounts = list(account_qs_select_for_update().filter(pk__in=deltas))
     for account in accounts:
-        new_balance = account.balance + deltas[account.pk]
+        available = account.balance
+        assert available is not None  # locked accounts are those that keep a balance
+        new_balance = available + deltas[account.pk]
         if new_balance < 0:
-            available, requested = account.balance, -deltas[account.pk]
+            requested = -deltas[account.pk]
             raise InsufficientFundsError(
                 f"Insufficient wallet balance: available {format_money(available)}, "
                 f"requested {format_money(requested)}, short by {format_money(-new_balance)}.",
@@ -162,7 +165,7 @@ def ledger_post_many(*, entries: Sequence[EntryToPost], value_date: date) -> lis
 
 
 @transaction.atomic
-def ledger_reverse(*, entry_id: int, reason: str, created_by=None) -> JournalEntry:
+def ledger_reverse(*, entry_id: int, reason: str, created_by: User | None = None) -> JournalEntry:
     """Correct a posted entry with a new entry that negates each of its postings.
 
     The ledger's half of a correction (loan servicing: reversing a payment that bounced);

@@ -44,7 +44,7 @@ def client_ip(request) -> str | None:
     """
     remote = request.META.get("REMOTE_ADDR", "")
     if is_trusted_proxy(remote):
-        forwarded = _parse(request.META.get("HTTP_X_REAL_IP", ""))
+        forwarded = _parse(request.headers.get("x-real-ip", ""))
         if forwarded is not None:
             return str(forwarded)
     return remote or None

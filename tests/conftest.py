@@ -57,3 +57,16 @@ def borrower_client(borrower) -> APIClient:
 @pytest.fixture
 def officer_client(officer) -> APIClient:
     return client_for(officer)
+
+
+# Names whose use marks a test as racing real connections against each other.
+_CONCURRENCY_NAMES = {"run_concurrently", "Barrier"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests that race real connections `concurrency`, so that CI can run them
+    against a second PostgreSQL major version (`make test-concurrency`)."""
+    for item in items:
+        code = getattr(getattr(item, "function", None), "__code__", None)
+        if code is not None and _CONCURRENCY_NAMES & set(code.co_names):
+            item.add_marker(pytest.mark.concurrency)

@@ -2,11 +2,13 @@ from functools import lru_cache
 
 from django.db.models import QuerySet
 
+from accounts.models import User
+from ledger.models import Posting
 from ledger.selectors import posting_list
 from wallets.models import Wallet
 
 
-def wallet_get_for_user(*, user) -> Wallet:
+def wallet_get_for_user(*, user: User) -> Wallet:
     """The user's wallet with its ledger account (and so its balance): one query."""
     return Wallet.objects.select_related("account").get(user=user)
 
@@ -22,6 +24,6 @@ def wallet_account_id(*, user_id: int) -> int:
     return _wallet_account_id(user_id)
 
 
-def wallet_transaction_list(*, user, before_id: int | None = None) -> QuerySet:
+def wallet_transaction_list(*, user: User, before_id: int | None = None) -> QuerySet[Posting]:
     """The postings on the user's wallet account, newest first, with their entries."""
     return posting_list(account_id=wallet_account_id(user_id=user.pk), before_id=before_id)

