@@ -37,6 +37,8 @@ OFFICER_GROUP_PERMISSIONS = (
     "loans.view_delinquencychange",
     "loans.view_repaymentallocation",
     "loans.view_closefailure",
+    "loans.reverse_repayment",
+    "wallets.reverse_deposit",
     "ledger.view_account",
     "ledger.view_journalentry",
     "ledger.view_posting",

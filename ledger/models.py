@@ -93,6 +93,7 @@ class JournalEntry(models.Model):
         REVERSAL = "REVERSAL", "Reversal"
         FEE_CHARGE = "FEE_CHARGE", "Late fee charged"
         FEE_WAIVER = "FEE_WAIVER", "Late fee waived"
+        REALLOCATION = "REALLOCATION", "Repayments re-allocated after a reversal"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # A unique business reference (e.g. "deposit:<user>:<key>", "disburse:<loan>"): the

@@ -34,3 +34,8 @@ def late_fee_reference(*, installment_id: int) -> str:
 def fee_waiver_reference(*, installment_id: int, number: int) -> str:
     """The ``number``-th waiver on an installment's fee (counted under the loan's lock)."""
     return f"fee-waiver:{installment_id}:{number}"
+
+
+def reallocation_reference(*, repayment_id: int) -> str:
+    """The re-allocation that follows the reversal of a repayment (at most one each)."""
+    return f"reallocation:{repayment_id}"

@@ -1,8 +1,9 @@
 from datetime import date
+from decimal import Decimal
 from functools import cache
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import Account, BusinessDate, JournalEntry, Posting
@@ -52,6 +53,17 @@ def entry_list(*, entry_ids, references=()) -> QuerySet[JournalEntry]:
     return JournalEntry.objects.filter(Q(pk__in=entry_ids) | Q(reference__in=references)).order_by(
         "pk"
     )
+
+
+def entry_postings_by_account(*, entry_ids, references=()) -> dict[str, Decimal]:
+    """The postings of the entries named (by id or reference), summed by account code."""
+    rows = (
+        Posting.objects.filter(Q(entry_id__in=entry_ids) | Q(entry__reference__in=references))
+        .values("account__code")
+        .annotate(total=Sum("amount"))
+        .order_by("account__code")
+    )
+    return {row["account__code"]: row["total"] for row in rows}
 
 
 def business_date_get() -> date:
