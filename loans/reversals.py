@@ -15,7 +15,9 @@ A reversal, in one transaction, on the business date:
    standing repayment's parts, allocations and type; what the loan owes;
 5. post one REALLOCATION entry that moves the books by the difference: loans
    receivable, interest income and fees receivable by the change in the standing
-   repayments' parts, fees receivable and fee income by the change in fees charged (a
+   repayments' parts (and by what earlier re-allocations had moved of the reversed
+   one's, which its reversal entry, a negation of its first posting, does not undo),
+   fees receivable and fee income by the change in fees charged (a
    fee that the reversed payment had avoided is charged now, dated by the day it would
    have been charged). Nothing is edited: after the reversal and the re-allocation each
    account holds what a loan serviced from scratch without the reversed repayment holds;
@@ -35,7 +37,7 @@ from django.utils import timezone
 
 from ledger.models import Account, JournalEntry
 from ledger.references import reallocation_reference
-from ledger.selectors import account_system_id, business_date_get
+from ledger.selectors import account_system_id, business_date_get, entry_postings_by_account
 from ledger.services import ledger_post, ledger_reverse
 from loans.close_of_business import ONE_DAY, delinquency_refresh
 from loans.exceptions import LoanError, RepaymentNotFoundError, ReversalError
@@ -232,7 +234,15 @@ def _reallocate(loan: Loan, *, today, reversed_repayment: Repayment, officer):
         .exclude(pk=reversed_repayment.pk)
         .prefetch_related("allocations")
     )
-    moved = {"principal": ZERO, "interest": ZERO, "fee": ZERO}
+    # The reversal entry negated the reversed repayment's entry as first posted; an
+    # earlier re-allocation may have moved its split since (by a REALLOCATION entry).
+    # What that moved is undone here too: the books keep no trace of its parts.
+    posted = entry_postings_by_account(entry_ids=[reversed_repayment.entry_id])
+    moved = {
+        "principal": posted.get(Account.LOANS_RECEIVABLE, ZERO) - reversed_repayment.principal_part,
+        "interest": posted.get(Account.INTEREST_INCOME, ZERO) - reversed_repayment.interest_part,
+        "fee": posted.get(Account.FEES_RECEIVABLE, ZERO) - reversed_repayment.fee_part,
+    }
     changed = []
     for repayment in standing:
         shares = replayed.shares[repayment.pk]

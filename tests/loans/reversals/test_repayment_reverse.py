@@ -215,3 +215,33 @@ def test_refusals_name_the_problem():
         )
     payment.refresh_from_db()
     assert payment.status == Repayment.Status.SUCCESS
+
+
+@pytest.mark.django_db
+def test_reversing_a_repayment_that_an_earlier_reversal_reallocated_undoes_its_current_split():
+    """Found by the replay property: the reversal entry negates the first posting only."""
+    officer = OfficerFactory()
+    loan = _loan(officer)
+    first, second, third = _three_payments_on_time(loan)
+    repayment_reverse(loan_id=loan.pk, repayment_id=first.pk, officer=officer, reason="Error")
+
+    repayment_reverse(loan_id=loan.pk, repayment_id=second.pk, officer=officer, reason="Error")
+
+    # Only the 10 Apr payment stands: fees on #1 (15 Feb), #2 (15 Mar) and #3 (15 Apr);
+    # on 10 Apr (59 days past due, performing) it pays #1's fee 100.00, interest 120.00
+    # and 846.19 of principal.
+    third.refresh_from_db()
+    assert (third.fee_part, third.interest_part, third.principal_part) == (
+        D("100.00"),
+        D("120.00"),
+        D("846.19"),
+    )
+    share = loan_ledger_share(loan=loan)
+    assert share[Account.LOANS_RECEIVABLE] == D("-12000.00") + D("846.19")
+    assert share[Account.INTEREST_INCOME] == D("120.00")
+    assert share[Account.FEES_RECEIVABLE] == D("-300.00") + D("100.00")
+    assert share[Account.FEE_INCOME] == D("300.00")
+    assert share[f"wallet:{loan.borrower_id}"] == D("12000.00") - D(EMI)
+    loan.refresh_from_db()
+    assert loan.outstanding_amount == sum((i.unpaid for i in loan.installments.all()), D("0.00"))
+    assert_books_clean()
