@@ -143,4 +143,6 @@ class RepaymentOutputSerializer(serializers.ModelSerializer):
             "type",
             "status",
             "created_at",
+            "reversed_on",
+            "reversal_reason",
         ]

@@ -11,6 +11,11 @@ loan_urlpatterns = [
     path("<int:loan_id>", views.LoanDetailApi.as_view(), name="loan-detail"),
     path("<int:loan_id>/schedule", views.LoanScheduleApi.as_view(), name="loan-schedule"),
     path("<int:loan_id>/waive-fee", views.LoanFeeWaiveApi.as_view(), name="loan-waive-fee"),
+    path(
+        "<int:loan_id>/repayments/<int:repayment_id>/reverse",
+        views.RepaymentReverseApi.as_view(),
+        name="repayment-reverse",
+    ),
 ]
 
 repayment_urlpatterns = [

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -7,7 +8,13 @@ from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower, IsOfficer
-from idempotency.api import IDEMPOTENCY_KEY_HEADER, IdempotentApi
+from idempotency.api import (
+    IDEMPOTENCY_KEY_HEADER,
+    KEY_HEADER,
+    IdempotentApi,
+    idempotency_key_from,
+    idempotent_response,
+)
 from ledger.selectors import business_date_get
 from lendingsite.db_router import replica_reads
 from lendingsite.http import client_ip
@@ -20,6 +27,7 @@ from loans.api.serializers import (
     RepaymentOutputSerializer,
     loan_output,
 )
+from loans.reversals import repayment_reverse
 from loans.schedule import InterestMethod
 from loans.selectors import (
     installment_list,
@@ -257,3 +265,82 @@ class RepaymentListApi(APIView):
     def get(self, request, loan_id: int):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         return Response(RepaymentOutputSerializer(repayment_list(loan=loan), many=True).data)
+
+
+class CanReverseRepayments(BasePermission):
+    """Officers holding the ``loans.reverse_repayment`` permission (the loan officers' group)."""
+
+    message = "Only officers allowed to reverse repayments can do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user.is_officer and request.user.has_perm("loans.reverse_repayment"))
+
+
+def officer_action_response(request, *, endpoint: str, payload: dict, operation) -> Response:
+    """Answer an officer's state-guarded action: at most once per ``Idempotency-Key``
+    when the header is sent (a retry gets the first answer), else straight away (a
+    second identical action is refused by the state it finds: 409)."""
+    if request.headers.get(KEY_HEADER) is None:
+        with transaction.atomic():
+            status_code, body, _ = operation()
+        return Response(body, status=status_code)
+    return idempotent_response(
+        user=request.user,
+        endpoint=endpoint,
+        key=idempotency_key_from(request),
+        payload=payload,
+        operation=operation,
+    )
+
+
+class RepaymentReverseApi(APIView):
+    """An officer reverses a repayment; the loan's other repayments are re-allocated.
+
+    ``Idempotency-Key`` is accepted, not required: the repayment's state guards the
+    action (reversing it again: 409 ``already_reversed``).
+    """
+
+    permission_classes = [IsAuthenticated, IsOfficer, CanReverseRepayments]
+    error_statuses = (404, 409, 422)
+
+    class InputSerializer(JsonTypedSerializer):
+        reason = serializers.CharField(max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        repayment = RepaymentOutputSerializer()
+        loan = LoanOutputSerializer()
+        repayments = RepaymentOutputSerializer(many=True, help_text="after the re-allocation")
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={200: OutputSerializer},
+    )
+    @money_operation("repayment_reversal")
+    def post(self, request, loan_id: int, repayment_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"]
+
+        def operation():
+            repayment = repayment_reverse(
+                loan_id=loan_id,
+                repayment_id=repayment_id,
+                officer=request.user,
+                reason=reason,
+                client_ip=client_ip(request),
+            )
+            loan = repayment.loan
+            answer = {
+                "repayment": RepaymentOutputSerializer(repayment).data,
+                "loan": loan_output(loan),
+                "repayments": RepaymentOutputSerializer(repayment_list(loan=loan), many=True).data,
+            }
+            return status.HTTP_200_OK, answer, repayment.reversal_entry
+
+        return officer_action_response(
+            request,
+            endpoint="repayments.reverse",
+            payload={"loan_id": loan_id, "repayment_id": repayment_id, "reason": reason},
+            operation=operation,
+        )
