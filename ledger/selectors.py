@@ -48,6 +48,26 @@ def posting_list(*, account_id: int, before_id: int | None = None) -> QuerySet[P
     return postings
 
 
+def posting_get(*, posting_id: int) -> Posting | None:
+    """One posting with its entry and whether that entry was reversed (None if unknown)."""
+    return (
+        Posting.objects.select_related("entry", "entry__reversed_by").filter(pk=posting_id).first()
+    )
+
+
+def posting_list_standing_debits(*, account_id: int, after_id: int) -> QuerySet[Posting]:
+    """An account's debits posted after posting ``after_id`` whose entries stand (not
+    reversed), newest first, with their entries."""
+    return (
+        Posting.objects.filter(
+            account_id=account_id, pk__gt=after_id, amount__lt=0, entry__reversed_by__isnull=True
+        )
+        .exclude(entry__kind=JournalEntry.Kind.REVERSAL)
+        .select_related("entry")
+        .order_by("-id")
+    )
+
+
 def entry_list(*, entry_ids, references=()) -> QuerySet[JournalEntry]:
     """Journal entries by id or by reference, oldest first."""
     return JournalEntry.objects.filter(Q(pk__in=entry_ids) | Q(reference__in=references)).order_by(

@@ -432,3 +432,20 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
 def loan_event_list_recent(*, limit: int = 10) -> list[LoanEvent]:
     """The latest audit-trail rows, newest first, with their loan, borrower and actor."""
     return list(LoanEvent.objects.select_related("loan__borrower", "actor").order_by("-pk")[:limit])
+
+
+def repayment_describe_by_entry(entry_ids) -> dict[int, dict]:
+    """The standing repayments among journal entries, described for an officer: the
+    wallet's "what spent this deposit" (registered with ``wallets`` by ``loans.apps``)."""
+    rows = Repayment.objects.filter(
+        entry_id__in=list(entry_ids), status=Repayment.Status.SUCCESS
+    ).values_list("entry_id", "pk", "loan_id", "amount", "value_date")
+    return {
+        entry_id: {
+            "repayment_id": pk,
+            "loan_id": loan_id,
+            "amount": f"{amount:.2f}",
+            "value_date": value_date.isoformat(),
+        }
+        for entry_id, pk, loan_id, amount, value_date in rows
+    }

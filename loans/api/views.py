@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -10,10 +9,8 @@ from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower, IsOfficer
 from idempotency.api import (
     IDEMPOTENCY_KEY_HEADER,
-    KEY_HEADER,
     IdempotentApi,
-    idempotency_key_from,
-    idempotent_response,
+    optionally_idempotent_response,
 )
 from ledger.selectors import business_date_get
 from lendingsite.db_router import replica_reads
@@ -276,23 +273,6 @@ class CanReverseRepayments(BasePermission):
         return bool(request.user.is_officer and request.user.has_perm("loans.reverse_repayment"))
 
 
-def officer_action_response(request, *, endpoint: str, payload: dict, operation) -> Response:
-    """Answer an officer's state-guarded action: at most once per ``Idempotency-Key``
-    when the header is sent (a retry gets the first answer), else straight away (a
-    second identical action is refused by the state it finds: 409)."""
-    if request.headers.get(KEY_HEADER) is None:
-        with transaction.atomic():
-            status_code, body, _ = operation()
-        return Response(body, status=status_code)
-    return idempotent_response(
-        user=request.user,
-        endpoint=endpoint,
-        key=idempotency_key_from(request),
-        payload=payload,
-        operation=operation,
-    )
-
-
 class RepaymentReverseApi(APIView):
     """An officer reverses a repayment; the loan's other repayments are re-allocated.
 
@@ -338,7 +318,7 @@ class RepaymentReverseApi(APIView):
             }
             return status.HTTP_200_OK, answer, repayment.reversal_entry
 
-        return officer_action_response(
+        return optionally_idempotent_response(
             request,
             endpoint="repayments.reverse",
             payload={"loan_id": loan_id, "repayment_id": repayment_id, "reason": reason},
