@@ -27,6 +27,7 @@ from loans.models import (
     Loan,
     LoanEvent,
     LoanProduct,
+    OfficerActionRequest,
     Repayment,
 )
 
@@ -449,3 +450,12 @@ def repayment_describe_by_entry(entry_ids) -> dict[int, dict]:
         }
         for entry_id, pk, loan_id, amount, value_date in rows
     }
+
+
+def action_request_list_pending(*, loan: Loan) -> list[OfficerActionRequest]:
+    """The loan's officer actions waiting for a second officer, oldest first."""
+    return list(
+        loan.action_requests.filter(status=OfficerActionRequest.Status.PENDING)
+        .select_related("requested_by")
+        .order_by("pk")
+    )

@@ -34,7 +34,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("loans", "0011_repayment_reversals"),
+        ("loans", "0012_repayment_reversals"),
         ("wallets", "0004_reverse_deposit_permission"),
     ]
 
