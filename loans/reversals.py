@@ -40,8 +40,16 @@ from ledger.references import reallocation_reference
 from ledger.selectors import account_system_id, business_date_get, entry_postings_by_account
 from ledger.services import ledger_post, ledger_reverse
 from loans.close_of_business import ONE_DAY, delinquency_refresh
+from loans.confirmations import confirmation_required
 from loans.exceptions import LoanError, RepaymentNotFoundError, ReversalError
-from loans.models import FeeWaiver, Installment, Loan, Repayment, RepaymentAllocation
+from loans.models import (
+    FeeWaiver,
+    Installment,
+    Loan,
+    OfficerActionRequest,
+    Repayment,
+    RepaymentAllocation,
+)
 from loans.replay import (
     InstallmentState,
     Payment,
@@ -69,8 +77,13 @@ INSTALLMENT_FIELDS = (
 @transaction.atomic
 def repayment_reverse(
     *, loan_id: int, repayment_id: int, officer, reason: str, client_ip: str | None = None
-) -> Repayment:
+) -> Repayment | OfficerActionRequest:
     """Reverse a standing repayment and re-allocate the loan's later repayments.
+
+    A repayment above the loan's maker-checker threshold needs two officers
+    (``loans.confirmations``): the first call records a request and returns it (nothing
+    else is written); a different officer's identical call carries the reversal out; the
+    same officer again is refused (409 ``maker_checker``).
 
     Refusals: no reason (400); not an officer with ``loans.reverse_repayment``, or the
     officer's own loan (403); no such loan, or the repayment is not this loan's (404);
@@ -107,6 +120,16 @@ def repayment_reverse(
             "CLOSED loans.",
             code="invalid_state",
         )
+    decision = confirmation_required(
+        kind=OfficerActionRequest.Kind.REVERSE_REPAYMENT,
+        loan=loan,
+        target_id=repayment.pk,
+        amount=repayment.amount,
+        officer=officer,
+        reason=reason,
+    )
+    if decision.pending:
+        return decision.request
     loan_catch_up(loan=loan, today=today)
 
     repayment.reversal_entry = ledger_reverse(

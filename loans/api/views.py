@@ -21,9 +21,11 @@ from lendingsite.serializers import MAX_ID, JsonTypedSerializer
 from loans.api.serializers import (
     InstallmentOutputSerializer,
     LoanOutputSerializer,
+    PendingConfirmationSerializer,
     RepaymentOutputSerializer,
     loan_output,
 )
+from loans.models import OfficerActionRequest
 from loans.reversals import repayment_reverse
 from loans.schedule import InterestMethod
 from loans.selectors import (
@@ -294,7 +296,7 @@ class RepaymentReverseApi(APIView):
     @extend_schema(
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER],
-        responses={200: OutputSerializer},
+        responses={200: OutputSerializer, 202: PendingConfirmationSerializer},
     )
     @money_operation("repayment_reversal")
     def post(self, request, loan_id: int, repayment_id: int):
@@ -310,6 +312,8 @@ class RepaymentReverseApi(APIView):
                 reason=reason,
                 client_ip=client_ip(request),
             )
+            if isinstance(repayment, OfficerActionRequest):  # waits for a second officer
+                return status.HTTP_202_ACCEPTED, PendingConfirmationSerializer(repayment).data, None
             loan = repayment.loan
             answer = {
                 "repayment": RepaymentOutputSerializer(repayment).data,

@@ -8,9 +8,10 @@ from django.contrib.auth.models import Permission
 
 from ledger.models import JournalEntry
 from loans.models import Repayment
+from loans.services import loan_approve
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.conftest import client_for
-from tests.loans.factories import active_loan, repaid
+from tests.loans.factories import LoanProductFactory, active_loan, applied_loan, repaid
 from tests.loans.helpers import assert_books_clean
 from tests.loans.servicing.helpers import close_through, set_business_date
 from wallets.services import wallet_deposit
@@ -108,4 +109,33 @@ def test_refusals_are_clear_4xx_and_change_nothing(paid_loan):
     assert not_allowed.status_code == 403
     payment.refresh_from_db()
     assert payment.status == Repayment.Status.SUCCESS
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_above_the_threshold_a_second_officer_confirms_the_reversal():
+    """A product whose maker-checker threshold is 1,000.00: an EMI of 1,066.19 is above it."""
+    set_business_date(date(2026, 1, 10))
+    product = LoanProductFactory(maker_checker_threshold=D("1000.00"))
+    maker, checker = OfficerFactory(), OfficerFactory()
+    loan = applied_loan(BorrowerFactory(), product=product.code)
+    loan_approve(loan_id=loan.pk, officer=maker)
+    loan_approve(loan_id=loan.pk, officer=checker)  # 12,000.00 needs two officers too
+    close_through(date(2026, 2, 9))
+    payment = repaid(loan, "1066.19")
+    url = _url(loan.pk, payment.pk)
+
+    asked = client_for(maker).post(url, {"reason": "Paid twice"}, format="json")
+    same_again = client_for(maker).post(url, {"reason": "Paid twice"}, format="json")
+    payment.refresh_from_db()
+    still_standing = payment.status
+    confirmed = client_for(checker).post(url, {"reason": "Paid twice"}, format="json")
+
+    assert asked.status_code == 202, asked.json()
+    assert asked.json()["status"] == "PENDING_CONFIRMATION"
+    assert (asked.json()["amount"], asked.json()["threshold"]) == ("1066.19", "1000.00")
+    assert same_again.status_code == 409 and same_again.json()["code"] == "maker_checker"
+    assert still_standing == Repayment.Status.SUCCESS
+    assert confirmed.status_code == 200, confirmed.json()
+    assert confirmed.json()["repayment"]["status"] == "REVERSED"
     assert_books_clean()
