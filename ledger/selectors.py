@@ -55,6 +55,17 @@ def posting_get(*, posting_id: int) -> Posting | None:
     )
 
 
+def posting_list_deposits(*, account_id: int, limit: int = 50) -> list[Posting]:
+    """An account's deposits, newest first, each with its entry and its reversal if any."""
+    return list(
+        Posting.objects.filter(
+            account_id=account_id, amount__gt=0, entry__kind=JournalEntry.Kind.DEPOSIT
+        )
+        .select_related("entry", "entry__reversed_by")
+        .order_by("-id")[:limit]
+    )
+
+
 def posting_list_standing_debits(*, account_id: int, after_id: int) -> QuerySet[Posting]:
     """An account's debits posted after posting ``after_id`` whose entries stand (not
     reversed), newest first, with their entries."""
