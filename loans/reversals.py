@@ -63,6 +63,7 @@ from loans.services import _check_may_decide, _locked_loan, _record_event, loan_
 
 ZERO = Decimal("0.00")
 REVERSIBLE_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)
+WRITTEN_OFF = "WRITTEN_OFF"  # the write-off's state
 INSTALLMENT_FIELDS = (
     "principal_paid",
     "interest_paid",
@@ -113,6 +114,13 @@ def repayment_reverse(
             f"Repayment {repayment.pk} was already reversed on "
             f"{repayment.reversed_on.isoformat()}.",
             code="already_reversed",
+        )
+    if loan.status == WRITTEN_OFF:
+        raise ReversalError(
+            f"Loan {loan.pk} is written off: its repayments are not reversed, since the "
+            "loss booked at the write-off would no longer match. Correct the write-off "
+            "instead.",
+            code="written_off",
         )
     if loan.status not in REVERSIBLE_STATUSES:
         raise ReversalError(
