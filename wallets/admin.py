@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from ledger.selectors import posting_get, posting_list_deposits
 from lendingsite.exceptions import ApplicationError
-from lendingsite.money import format_money
+from lendingsite.money import format_inr
 from lendingsite.readonly_admin import ReadOnlyAdmin
 from wallets.models import Wallet
 from wallets.services import wallet_deposit_reverse
@@ -48,8 +48,8 @@ class WalletAdmin(ReadOnlyAdmin):
         return wallet.user.name
 
     @admin.display(description="Balance", ordering="account__balance")
-    def balance(self, wallet: Wallet):
-        return wallet.balance
+    def balance(self, wallet: Wallet) -> str:
+        return format_inr(wallet.balance)
 
     @admin.display(description="Balance updated", ordering="account__updated_at")
     def balance_updated_at(self, wallet: Wallet):
@@ -152,6 +152,6 @@ class WalletAdmin(ReadOnlyAdmin):
             return exc
         amount = next(p.amount for p in entry.postings.all() if p.amount > 0)
         messages.success(
-            request, f"Deposit {transaction_id} reversed: {format_money(amount)} back to the bank."
+            request, f"Deposit {transaction_id} reversed: {format_inr(amount)} back to the bank."
         )
         return None

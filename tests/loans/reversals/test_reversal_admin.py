@@ -53,10 +53,10 @@ def test_an_officer_reverses_a_repayment_from_the_loan_page(closed_loan):
     done = officer.post(page, {"repayment_id": payment.pk, "reason": "Bounced"}, follow=True)
 
     assert page in shown.text
-    assert f"#{payment.pk} of 2026-01-10: 1212.00" in form.text
+    assert f"#{payment.pk} of 2026-01-10: 1,212.00" in form.text
     assert blank.status_code == 200
     assert any("needs a reason" in m for m in _messages(blank))
-    assert any(f"Repayment #{payment.pk} (1212.00) reversed" in m for m in _messages(done))
+    assert any(f"Repayment #{payment.pk} (1,212.00) reversed" in m for m in _messages(done))
     loan.refresh_from_db()
     assert (loan.status, loan.outstanding_amount) == (Loan.Status.ACTIVE, D("1212.00"))
     assert_books_clean()
@@ -93,9 +93,9 @@ def test_a_bounced_deposit_from_the_wallet_page_names_the_loan_then_is_reversed(
 
     assert page in listed.text
     refusal = " ".join(_messages(refused))
-    assert "no longer holds the deposit of 1212.00" in refusal
+    assert "no longer holds the deposit of 1212.00" in refusal  # the service's message
     assert reverse("admin:loans_loan_change", args=[loan.pk]) in refusal
-    assert any("Deposit" in m and "reversed: 1212.00" in m for m in _messages(accepted))
+    assert any("Deposit" in m and "reversed: 1,212.00" in m for m in _messages(accepted))
     assert "reversed on 2026-01-10" in accepted.text
     assert wallet_get_for_user(user=loan.borrower).balance == D("0.00")
     assert_books_clean()
