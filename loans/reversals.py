@@ -139,6 +139,7 @@ def repayment_reverse(
     if decision.pending:
         return decision.request
     loan_catch_up(loan=loan, today=today)
+    _check_replayable(loan)
 
     repayment.reversal_entry = ledger_reverse(
         entry_id=repayment.entry_id,
@@ -216,6 +217,55 @@ def loan_replayed(loan: Loan, *, closed_through) -> Replayed:
         schedule=schedule,
         events=loan_events(loan),
         closed_through=closed_through,
+    )
+
+
+def _check_replayable(loan: Loan) -> None:
+    """Refuse (409 ``not_replayable``) a loan the replay does not reproduce as it stands.
+
+    Before anything is written, the replay of the loan's standing events, the reversed
+    one included, must give back its installments and every standing repayment's
+    allocation exactly as recorded. A loan whose history holds what the replay does not
+    model — a payment applied after the close of its own value date (the race in
+    SERVICING.md), or any future kind of event the replay has not learnt — is refused
+    rather than rewritten wrongly. On every other reversal this proves, in production,
+    that the replay and the live services agree.
+    """
+    try:
+        replayed = loan_replayed(loan, closed_through=loan.closed_through)
+    except ReplayConflictError as exc:
+        raise _not_replayable(loan, str(exc)) from exc
+    recorded = [
+        tuple(getattr(i, name) for name in ("number", *INSTALLMENT_FIELDS))
+        for i in loan.installments.order_by("number")
+    ]
+    expected = [
+        tuple(getattr(state, name) for name in ("number", *INSTALLMENT_FIELDS))
+        for state in replayed.installments.values()
+    ]
+    allocations: dict[int, list] = {}
+    for repayment_id, number, fee, interest, principal in (
+        RepaymentAllocation.objects.filter(
+            repayment__loan=loan, repayment__status=Repayment.Status.SUCCESS
+        )
+        .order_by("installment__number")
+        .values_list("repayment_id", "installment__number", "fee", "interest", "principal")
+    ):
+        allocations.setdefault(repayment_id, []).append((number, fee, interest, principal))
+    replayed_allocations = {
+        key: [(s.number, s.fee, s.interest, s.principal) for s in shares]
+        for key, shares in replayed.shares.items()
+        if shares
+    }
+    if recorded != expected or allocations != replayed_allocations:
+        raise _not_replayable(loan, "its installments are not what its repayments make them.")
+
+
+def _not_replayable(loan: Loan, why: str) -> ReversalError:
+    return ReversalError(
+        f"Loan {loan.pk} cannot be replayed from its repayments ({why}) Its repayments "
+        "are not reversed automatically; ask the servicing team to correct it.",
+        code="not_replayable",
     )
 
 

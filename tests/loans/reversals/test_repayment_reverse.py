@@ -245,3 +245,29 @@ def test_reversing_a_repayment_that_an_earlier_reversal_reallocated_undoes_its_c
     loan.refresh_from_db()
     assert loan.outstanding_amount == sum((i.unpaid for i in loan.installments.all()), D("0.00"))
     assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_a_loan_the_replay_does_not_reproduce_is_refused_and_left_as_it_is():
+    """A payment applied just after the close of its own value date (the race of
+    SERVICING.md) follows a fee the replay, which puts a day's payments before its
+    close, would not charge: the loan is not what its repayments make it."""
+    officer = OfficerFactory()
+    loan = _loan(officer)
+    close_through(date(2026, 2, 9))
+    on_time = repaid(loan, EMI, key="emi-1")
+    close_through(date(2026, 3, 15))  # #2 (due 10 Mar) charged its fee closing 15 Mar
+    set_business_date(date(2026, 3, 15))  # a payment dated 15 Mar, after that close
+    late = repaid(loan, "1166.19", key="emi-2")
+    set_business_date(date(2026, 3, 16))
+    loan.refresh_from_db()
+    owed, entries = loan.outstanding_amount, JournalEntry.objects.count()
+
+    with pytest.raises(ReversalError, match="cannot be replayed") as refused:
+        repayment_reverse(loan_id=loan.pk, repayment_id=on_time.pk, officer=officer, reason="x")
+
+    assert refused.value.code == "not_replayable"
+    loan.refresh_from_db()
+    late.refresh_from_db()
+    assert (loan.outstanding_amount, late.fee_part) == (owed, D("100.00"))
+    assert JournalEntry.objects.count() == entries

@@ -97,11 +97,16 @@ def _within_horizon(ops: list) -> list:
 
 
 def _attempt(function):
-    """Run a service in a savepoint; None when it refuses."""
+    """Run a service in a savepoint; None when it refuses.
+
+    A loan serviced by the live services is always replayable: a reversal refused as
+    ``not_replayable`` would mean the replay and the live rules disagree.
+    """
     try:
         with transaction.atomic():
             return function()
-    except ApplicationError:
+    except ApplicationError as refusal:
+        assert refusal.code != "not_replayable", refusal.message
         return None
 
 
