@@ -40,10 +40,15 @@ OFFICER_GROUP_PERMISSIONS = (
     "loans.view_closefailure",
     "loans.reverse_repayment",
     "wallets.reverse_deposit",
+    "loans.write_off_loan",
+    "loans.view_loanwriteoff",
+    "loans.view_loanrecovery",
+    "loans.view_officeractionrequest",
     "ledger.view_account",
     "ledger.view_journalentry",
     "ledger.view_posting",
     "idempotency.view_idempotencyrecord",
+    "notifications.view_notification",
 )
 
 

@@ -39,3 +39,12 @@ def fee_waiver_reference(*, installment_id: int, number: int) -> str:
 def reallocation_reference(*, repayment_id: int) -> str:
     """The re-allocation that follows the reversal of a repayment (at most one each)."""
     return f"reallocation:{repayment_id}"
+
+
+def write_off_reference(*, loan_id: int) -> str:
+    """A loan is written off at most once."""
+    return f"write-off:{loan_id}"
+
+
+def recovery_reference(*, loan_id: int, idempotency_key: str) -> str:
+    return f"recovery:{loan_id}:{idempotency_key}"

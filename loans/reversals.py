@@ -63,7 +63,6 @@ from loans.services import _check_may_decide, _locked_loan, _record_event, loan_
 
 ZERO = Decimal("0.00")
 REVERSIBLE_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)
-WRITTEN_OFF = "WRITTEN_OFF"  # the write-off's state
 INSTALLMENT_FIELDS = (
     "principal_paid",
     "interest_paid",
@@ -115,7 +114,7 @@ def repayment_reverse(
             f"{repayment.reversed_on.isoformat()}.",
             code="already_reversed",
         )
-    if loan.status == WRITTEN_OFF:
+    if loan.status == Loan.Status.WRITTEN_OFF:
         raise ReversalError(
             f"Loan {loan.pk} is written off: its repayments are not reversed, since the "
             "loss booked at the write-off would no longer match. Correct the write-off "

@@ -16,6 +16,7 @@ loan_urlpatterns = [
         views.RepaymentReverseApi.as_view(),
         name="repayment-reverse",
     ),
+    path("<int:loan_id>/write-off", views.LoanWriteOffApi.as_view(), name="loan-write-off"),
 ]
 
 repayment_urlpatterns = [

@@ -17,12 +17,17 @@ PERMISSIONS = [
     "loans.view_delinquencychange",
     "loans.view_repaymentallocation",
     "loans.view_closefailure",
+    "loans.write_off_loan",
+    "loans.view_loanwriteoff",
+    "loans.view_loanrecovery",
+    "loans.view_officeractionrequest",
     "loans.reverse_repayment",
     "wallets.reverse_deposit",
     "ledger.view_account",
     "ledger.view_journalentry",
     "ledger.view_posting",
     "idempotency.view_idempotencyrecord",
+    "notifications.view_notification",
 ]
 
 
@@ -34,7 +39,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("loans", "0012_repayment_reversals"),
+        ("loans", "0015_repayment_reversals"),
         ("wallets", "0004_reverse_deposit_permission"),
     ]
 
