@@ -28,6 +28,7 @@ from loans.exceptions import (
 from loans.models import Loan, LoanEvent, Repayment
 from loans.reversals import repayment_reverse
 from loans.selectors import loan_ledger_share
+from loans.services import loan_write_off
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, repaid
 from tests.loans.helpers import assert_books_clean
@@ -270,4 +271,23 @@ def test_a_loan_the_replay_does_not_reproduce_is_refused_and_left_as_it_is():
     loan.refresh_from_db()
     late.refresh_from_db()
     assert (loan.outstanding_amount, late.fee_part) == (owed, D("100.00"))
+    assert JournalEntry.objects.count() == entries
+
+
+@pytest.mark.django_db
+def test_a_repayment_of_a_written_off_loan_is_not_reversed():
+    officer = OfficerFactory()
+    loan = _loan(officer)
+    close_through(date(2026, 2, 9))
+    payment = repaid(loan, EMI)
+    # Unpaid principal 12,000.00 - 946.19 = 11,053.81, below STANDARD's 200,000.00: one officer.
+    loan_write_off(loan_id=loan.pk, officer=officer, reason="Borrower absconded")
+    entries = JournalEntry.objects.count()
+
+    with pytest.raises(ReversalError, match="written off") as refused:
+        repayment_reverse(loan_id=loan.pk, repayment_id=payment.pk, officer=officer, reason="x")
+
+    assert refused.value.code == "written_off"
+    payment.refresh_from_db()
+    assert payment.status == Repayment.Status.SUCCESS
     assert JournalEntry.objects.count() == entries
