@@ -3,7 +3,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import Account, BusinessDate, JournalEntry, Posting
@@ -82,6 +82,32 @@ def posting_list_standing_debits(*, account_id: int, after_id: int) -> QuerySet[
         .select_related("entry")
         .order_by("-id")
     )
+
+
+def posting_list_for_period(*, account_id: int, since: date, until: date) -> QuerySet[Posting]:
+    """An account's postings with value dates ``since`` to ``until``, in the order posted."""
+    return (
+        Posting.objects.filter(
+            account_id=account_id, entry__value_date__gte=since, entry__value_date__lte=until
+        )
+        .select_related("entry")
+        .order_by("entry__value_date", "entry_id", "id")
+    )
+
+
+def account_balance_before(*, account_id: int, day: date) -> Decimal:
+    """An account's balance at the end of the day before ``day``: its earlier postings."""
+    total = Posting.objects.filter(account_id=account_id, entry__value_date__lt=day).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return Decimal("0.00") if total is None else total
+
+
+def account_first_value_date(*, account_id: int) -> date | None:
+    """The value date of an account's first posting (None before its first)."""
+    return Posting.objects.filter(account_id=account_id).aggregate(first=Min("entry__value_date"))[
+        "first"
+    ]
 
 
 def entry_list(*, entry_ids, references=()) -> QuerySet[JournalEntry]:

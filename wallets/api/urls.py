@@ -10,6 +10,7 @@ urlpatterns = [
         views.WalletTransactionReverseApi.as_view(),
         name="wallet-transaction-reverse",
     ),
+    path("statement", views.WalletStatementApi.as_view(), name="wallet-statement"),
     path("deposit", views.WalletDepositApi.as_view(), name="wallet-deposit"),
     path("withdraw", views.WalletWithdrawApi.as_view(), name="wallet-withdraw"),
 ]
