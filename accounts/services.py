@@ -38,6 +38,8 @@ OFFICER_GROUP_PERMISSIONS = (
     "loans.view_delinquencychange",
     "loans.view_repaymentallocation",
     "loans.view_closefailure",
+    "loans.reverse_repayment",
+    "wallets.reverse_deposit",
     "loans.write_off_loan",
     "loans.view_loanwriteoff",
     "loans.view_loanrecovery",

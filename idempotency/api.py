@@ -177,6 +177,26 @@ def idempotent_response(
     return Response(body, status=status)
 
 
+def optionally_idempotent_response(
+    request, *, endpoint: str, payload: dict, operation: Operation
+) -> Response:
+    """Answer an officer's state-guarded action (a reversal): at most once per key when
+    an ``Idempotency-Key`` header is sent (a retry gets the first answer), else run it
+    once now in its own transaction (a second identical action is refused by the state
+    it finds, 409)."""
+    if request.headers.get(KEY_HEADER) is None:
+        with transaction.atomic():
+            status_code, body, _ = operation()
+        return Response(body, status=status_code)
+    return idempotent_response(
+        user=request.user,
+        endpoint=endpoint,
+        key=idempotency_key_from(request),
+        payload=payload,
+        operation=operation,
+    )
+
+
 class IdempotentApi(APIView):
     """A money-moving POST, answered at most once per (user, ``endpoint``, key).
 

@@ -96,6 +96,7 @@ class JournalEntry(models.Model):
         REVERSAL = "REVERSAL", "Reversal"
         FEE_CHARGE = "FEE_CHARGE", "Late fee charged"
         FEE_WAIVER = "FEE_WAIVER", "Late fee waived"
+        REALLOCATION = "REALLOCATION", "Repayments re-allocated after a reversal"
         WRITE_OFF = "WRITE_OFF", "Loan written off"
         RECOVERY = "RECOVERY", "Recovery on a written-off loan"
 

@@ -87,6 +87,42 @@ LEDGER_CHECKS = [
         """,
         columns=("code", "kind", "balance"),
     ),
+    Check(
+        name="reversals_negate_originals",
+        description=(
+            "every reversal entry negates exactly its original: on each account, the same "
+            "postings with the opposite sign"
+        ),
+        sql="""
+            WITH legs AS (
+                SELECT e.id AS reversal_id, e.reverses_id AS original_id, p.account_id,
+                       p.amount AS amount, 1 AS side
+                FROM ledger_journalentry e JOIN ledger_posting p ON p.entry_id = e.id
+                WHERE e.reverses_id IS NOT NULL
+                UNION ALL
+                SELECT e.id, e.reverses_id, p.account_id, -p.amount, -1
+                FROM ledger_journalentry e JOIN ledger_posting p ON p.entry_id = e.reverses_id
+                WHERE e.reverses_id IS NOT NULL
+            )
+            SELECT reversal_id, original_id, account_id, amount,
+                   sum(side) AS reversal_minus_original_postings
+            FROM legs
+            GROUP BY reversal_id, original_id, account_id, amount
+            HAVING sum(side) <> 0
+            UNION ALL
+            SELECT e.id, e.reverses_id, NULL, NULL, NULL
+            FROM ledger_journalentry e
+            WHERE (e.kind = 'REVERSAL') <> (e.reverses_id IS NOT NULL)
+            ORDER BY 1, 3
+        """,
+        columns=(
+            "reversal_id",
+            "original_id",
+            "account_id",
+            "amount",
+            "reversal_minus_original_postings",
+        ),
+    ),
 ]
 
 

@@ -36,6 +36,11 @@ def fee_waiver_reference(*, installment_id: int, number: int) -> str:
     return f"fee-waiver:{installment_id}:{number}"
 
 
+def reallocation_reference(*, repayment_id: int) -> str:
+    """The re-allocation that follows the reversal of a repayment (at most one each)."""
+    return f"reallocation:{repayment_id}"
+
+
 def write_off_reference(*, loan_id: int) -> str:
     """A loan is written off at most once."""
     return f"write-off:{loan_id}"

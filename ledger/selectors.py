@@ -54,6 +54,37 @@ def posting_list(*, account_id: int, before_id: int | None = None) -> QuerySet[P
     return postings
 
 
+def posting_get(*, posting_id: int) -> Posting | None:
+    """One posting with its entry and whether that entry was reversed (None if unknown)."""
+    return (
+        Posting.objects.select_related("entry", "entry__reversed_by").filter(pk=posting_id).first()
+    )
+
+
+def posting_list_deposits(*, account_id: int, limit: int = 50) -> list[Posting]:
+    """An account's deposits, newest first, each with its entry and its reversal if any."""
+    return list(
+        Posting.objects.filter(
+            account_id=account_id, amount__gt=0, entry__kind=JournalEntry.Kind.DEPOSIT
+        )
+        .select_related("entry", "entry__reversed_by")
+        .order_by("-id")[:limit]
+    )
+
+
+def posting_list_standing_debits(*, account_id: int, after_id: int) -> QuerySet[Posting]:
+    """An account's debits posted after posting ``after_id`` whose entries stand (not
+    reversed), newest first, with their entries."""
+    return (
+        Posting.objects.filter(
+            account_id=account_id, pk__gt=after_id, amount__lt=0, entry__reversed_by__isnull=True
+        )
+        .exclude(entry__kind=JournalEntry.Kind.REVERSAL)
+        .select_related("entry")
+        .order_by("-id")
+    )
+
+
 def posting_list_for_period(*, account_id: int, since: date, until: date) -> QuerySet[Posting]:
     """An account's postings with value dates ``since`` to ``until``, in the order posted."""
     return (
@@ -88,6 +119,19 @@ def entry_list(
     return JournalEntry.objects.filter(Q(pk__in=entry_ids) | Q(reference__in=references)).order_by(
         "pk"
     )
+
+
+def entry_postings_by_account(
+    *, entry_ids: Iterable[int], references: Iterable[str] = ()
+) -> dict[str, Decimal]:
+    """The postings of the entries named (by id or reference), summed by account code."""
+    rows = (
+        Posting.objects.filter(Q(entry_id__in=entry_ids) | Q(entry__reference__in=references))
+        .values("account__code")
+        .annotate(total=Sum("amount"))
+        .order_by("account__code")
+    )
+    return {row["account__code"]: row["total"] for row in rows}
 
 
 def business_date_get() -> date:

@@ -44,6 +44,7 @@ from loans.models import (
     OfficerActionRequest,
     Repayment,
 )
+from loans.reversals import REVERSIBLE_STATUSES, repayment_reverse
 from loans.selectors import DISBURSED_STATUSES as DISBURSED
 from loans.selectors import PENDING_STATUSES as PENDING
 from loans.selectors import (
@@ -179,6 +180,27 @@ class FeeWaiverForm(forms.Form):
         field.initial = installments[0].number
 
 
+class RepaymentReversalForm(forms.Form):
+    """Which standing repayment to reverse, and why (the service decides if it may be)."""
+
+    repayment_id = forms.TypedChoiceField(label="Repayment", coerce=int, widget=forms.RadioSelect)
+    # Blank reasons reach the service, whose refusal is the one rule.
+    reason = forms.CharField(label="Reason", required=False, max_length=1000)
+
+    def __init__(self, *args, repayments, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["repayment_id"]
+        field.choices = [
+            (
+                r.pk,
+                f"#{r.pk} of {r.value_date.isoformat()}: {format_inr(r.amount)} (fee "
+                f"{format_inr(r.fee_part)}, interest {format_inr(r.interest_part)}, "
+                f"principal {format_inr(r.principal_part)})",
+            )
+            for r in repayments
+        ]
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -252,6 +274,8 @@ class RepaymentInline(ReadOnlyInline):
         "fee_inr",
         "type",
         "status",
+        "reversed_on",
+        "reversal_reason",
     ]
     readonly_fields = fields
     amount_inr = inr_column("amount", "amount")
@@ -644,6 +668,7 @@ class LoanAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             **self._decision_context(request, loan),
             "can_waive": loan is not None and self._can_waive(request, loan),
+            "can_reverse": loan is not None and self._can_reverse(request, loan),
             "can_write_off": loan is not None and self._can_write_off(request, loan),
             "has_statement": loan is not None and loan.disbursed_on is not None,
         }
@@ -688,6 +713,11 @@ class LoanAdmin(admin.ModelAdmin):
                 "<int:loan_id>/waive-fee/",
                 self.admin_site.admin_view(self.waive_fee_view),
                 name="loans_loan_waive_fee",
+            ),
+            path(
+                "<int:loan_id>/reverse-repayment/",
+                self.admin_site.admin_view(self.reverse_repayment_view),
+                name="loans_loan_reverse_repayment",
             ),
             path(
                 "<int:loan_id>/write-off/",
@@ -901,6 +931,96 @@ class LoanAdmin(admin.ModelAdmin):
             request,
             f"Waived {format_inr(amount)} of the late fee on installment #{number} "
             f"of loan #{loan_id}.",
+        )
+        return None
+
+    # --- reversals -----------------------------------------------------------------
+    @staticmethod
+    def _can_reverse(request, loan) -> bool:
+        """Offer reversals to those allowed, on a loan with a standing repayment."""
+        return (
+            request.user.has_perm("loans.reverse_repayment")
+            and loan.status in REVERSIBLE_STATUSES
+            and loan.repayments.filter(status=Repayment.Status.SUCCESS).exists()
+        )
+
+    def reverse_repayment_view(self, request, loan_id):
+        """GET: choose the repayment and give the reason. POST: reverse it.
+
+        Runs ``loans.reversals.repayment_reverse``, as the API does: above the loan's
+        maker-checker threshold the first officer's reversal is recorded and waits for a
+        second officer, who reverses it by making the same choice here. Refusals are shown
+        as messages; a missing reason asks again.
+        """
+        if not request.user.has_perm("loans.reverse_repayment"):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan.objects.select_related("borrower", "product"), pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        standing = list(
+            loan.repayments.filter(status=Repayment.Status.SUCCESS).order_by("-value_date", "-pk")
+        )
+        if not standing or loan.status not in REVERSIBLE_STATUSES:
+            messages.error(request, f"Loan #{loan.pk} has no repayment that can be reversed.")
+            return HttpResponseRedirect(change_url)
+        form = RepaymentReversalForm(
+            request.POST if request.method == "POST" else None, repayments=standing
+        )
+        if request.method == "POST":
+            if form.is_valid():
+                refusal = self._reverse(request, loan.pk, form.cleaned_data)
+                if refusal is None or refusal.code != "reversal_reason_required":
+                    return HttpResponseRedirect(change_url)
+            else:
+                for name, errors in form.errors.items():
+                    for error in errors:
+                        messages.error(request, f"{form.fields[name].label}: {error}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loan": loan,
+            "form": form,
+            "pending": OfficerActionRequest.objects.filter(
+                loan=loan,
+                kind=OfficerActionRequest.Kind.REVERSE_REPAYMENT,
+                status=OfficerActionRequest.Status.PENDING,
+            ).select_related("requested_by"),
+            "business_date": business_date_get(),
+            "change_url": change_url,
+            "title": f"Reverse a repayment of loan #{loan.pk}",
+        }
+        return TemplateResponse(request, "admin/loans/loan/reverse_repayment.html", context)
+
+    def _reverse(self, request, loan_id, data) -> ApplicationError | None:
+        """Reverse through the service; report the outcome as a message, return any refusal."""
+        try:
+            outcome = repayment_reverse(
+                loan_id=loan_id,
+                repayment_id=data["repayment_id"],
+                officer=request.user,
+                reason=data["reason"],
+                client_ip=client_ip(request),
+            )
+        except ApplicationError as exc:
+            field, sep, text = exc.message.partition(": ")
+            shown = f"{field.capitalize()}: {text}" if sep and field.isidentifier() else exc.message
+            messages.error(request, shown)
+            return exc
+        if isinstance(outcome, OfficerActionRequest):
+            messages.warning(
+                request,
+                f"The reversal of repayment #{data['repayment_id']} "
+                f"({format_inr(outcome.amount)}) is above the loan's threshold of "
+                f"{format_inr(outcome.threshold)}: recorded, "
+                "and carried out when a second officer reverses it too.",
+            )
+            return None
+        outcome.loan.refresh_from_db()
+        messages.success(
+            request,
+            f"Repayment #{outcome.pk} ({format_inr(outcome.amount)}) reversed: the money is "
+            f"back in the wallet and the loan's other repayments were re-allocated. Loan "
+            f"#{loan_id} is {outcome.loan.status} and owes "
+            f"{format_inr(outcome.loan.outstanding_amount)}.",
         )
         return None
 

@@ -8,5 +8,8 @@ class LoansConfig(AppConfig):
     def ready(self):
         from ledger.reconciliation import register_checks
         from loans.reconciliation import LOAN_CHECKS
+        from loans.selectors import repayment_describe_by_entry
+        from wallets.services import register_spending_describer
 
         register_checks(LOAN_CHECKS)
+        register_spending_describer(repayment_describe_by_entry)

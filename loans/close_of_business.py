@@ -39,7 +39,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 
@@ -64,6 +64,17 @@ LOCK_SQL = """
     FOR NO KEY UPDATE
 """
 
+# The price of a late fee, over the columns late_fee_kind, late_fee_value, late_fee_min,
+# late_fee_max (the product's) and unpaid (the installment's principal and interest still
+# unpaid). ``late_fee_price`` below is the same rule for the replay; a property test
+# (tests/loans/servicing/test_fee_rule_agreement.py) evaluates both on the same inputs.
+FEE_PRICE_SQL = """
+    CASE WHEN late_fee_kind = 'FLAT' THEN late_fee_value
+         ELSE least(
+             greatest(round(unpaid * late_fee_value / 100, 2), coalesce(late_fee_min, 0)),
+             coalesce(late_fee_max, 'Infinity'::numeric))
+    END"""
+
 CHARGE_FEES_SQL = """
     WITH due AS (
         SELECT i.id, i.loan_id, p.late_fee_kind, p.late_fee_value, p.late_fee_min,
@@ -81,13 +92,7 @@ CHARGE_FEES_SQL = """
           AND i.due_date < %(as_of)s
           AND %(as_of)s - i.due_date > p.grace_days
     ), priced AS (
-        SELECT id, loan_id,
-               CASE WHEN late_fee_kind = 'FLAT' THEN late_fee_value
-                    ELSE least(
-                        greatest(round(unpaid * late_fee_value / 100, 2),
-                                 coalesce(late_fee_min, 0)),
-                        coalesce(late_fee_max, 'Infinity'::numeric))
-               END AS fee
+        SELECT id, loan_id, <FEE_PRICE_SQL> AS fee
         FROM due
     )
     UPDATE loans_installment i
@@ -96,7 +101,7 @@ CHARGE_FEES_SQL = """
     WHERE priced.id = i.id AND priced.fee > 0
     RETURNING i.id, i.loan_id, i.fee_charged, i.number, i.due_date,
               (SELECT l.borrower_id FROM loans_loan l WHERE l.id = i.loan_id)
-"""
+""".replace("<FEE_PRICE_SQL>", FEE_PRICE_SQL)
 
 ADD_FEES_SQL = """
     UPDATE loans_loan l SET outstanding_amount = l.outstanding_amount + f.total
@@ -166,6 +171,25 @@ REMINDERS_SQL = """
       AND i.paid_on IS NULL
       AND i.loan_id BETWEEN %(low)s AND %(high)s
 """
+
+
+def late_fee_is_due(*, due_date: date, as_of: date, grace_days: int) -> bool:
+    """Whether an unpaid installment without a fee is charged one by the close of
+    ``as_of - 1`` (CHARGE_FEES_SQL's condition, for the replay in ``loans.replay``)."""
+    return due_date < as_of and (as_of - due_date).days > grace_days
+
+
+def late_fee_price(*, product, unpaid: Decimal) -> Decimal:
+    """The late fee on an installment with ``unpaid`` principal and interest
+    (FEE_PRICE_SQL, for the replay in ``loans.replay``; 0 means no fee)."""
+    if product.late_fee_kind == "FLAT":
+        return product.late_fee_value
+    fee = (unpaid * product.late_fee_value / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if product.late_fee_min is not None:
+        fee = max(fee, product.late_fee_min)
+    if product.late_fee_max is not None:
+        fee = min(fee, product.late_fee_max)
+    return fee
 
 
 @dataclass

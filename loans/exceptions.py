@@ -37,3 +37,13 @@ class DecisionForbiddenError(LoanError):
 
     status_code = 403
     default_code = "forbidden"
+
+
+class RepaymentNotFoundError(NotFoundError):
+    """Raised when a repayment does not exist or is not a repayment of the loan named."""
+
+
+class ReversalError(ConflictError):
+    """Raised when a repayment cannot be reversed now; ``code`` names why."""
+
+    default_code = "not_reversible"

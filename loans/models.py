@@ -282,6 +282,7 @@ class Loan(FSMModelMixin, models.Model):
             ("approve_loan", "Can approve and disburse loans"),
             ("reject_loan", "Can reject loans"),
             ("waive_fee", "Can waive late fees"),
+            ("reverse_repayment", "Can reverse repayments"),
             ("write_off_loan", "Can write off loans"),
         ]
         constraints = [
@@ -406,6 +407,11 @@ class Loan(FSMModelMixin, models.Model):
     def close(self) -> None:
         self.closed_at = timezone.now()
 
+    # A reversal left a CLOSED loan owing again (``loans.reversals``); audited as a LoanEvent.
+    @transition(field=status, source=Status.CLOSED, target=Status.ACTIVE)
+    def reopen(self) -> None:
+        self.closed_at = None
+
     @transition(
         field=status,
         source=Status.ACTIVE,
@@ -516,16 +522,21 @@ class Installment(models.Model):
 
 
 class Repayment(models.Model):
-    """A borrower's payment on a loan, split into principal and interest parts."""
+    """A borrower's payment on a loan, split into principal, interest and fee parts.
+
+    A repayment stands (SUCCESS) until an officer reverses it (REVERSED,
+    ``loans.reversals``): the reversal entry negates ``entry`` and the reversal's
+    who, when and why are kept here. The parts of a standing repayment are its
+    allocation as the replay of the loan's standing repayments last computed it.
+    """
 
     class Type(models.TextChoices):
         PARTIAL = "PARTIAL", "Partial"
         FULL = "FULL", "Full"
 
-    # One member until payments can be reversed: the corrections of loan servicing add
-    # REVERSED, and the portfolio figures already count SUCCESS only.
     class Status(models.TextChoices):
         SUCCESS = "SUCCESS", "Success"
+        REVERSED = "REVERSED", "Reversed"
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -540,11 +551,57 @@ class Repayment(models.Model):
         "ledger.JournalEntry", on_delete=models.PROTECT, related_name="repayment"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The reversal: the entry negating ``entry``, the entry re-allocating the loan's
+    # other repayments and adjusting its fees (none when nothing changed), who, when, why.
+    reversal_entry = models.OneToOneField(
+        "ledger.JournalEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_repayment",
+    )
+    reallocation_entry = models.OneToOneField(
+        "ledger.JournalEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reallocating_reversal",
+    )
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_on = models.DateField(null=True, blank=True)  # the business date of the reversal
+    reversal_reason = models.TextField(blank=True)
+    reversal_client_ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["loan", "idempotency_key"], name="loans_repayment_unique_key"
+            ),
+            # Reversed exactly when a reversal (entry, officer, day, reason) is recorded.
+            models.CheckConstraint(
+                condition=Q(
+                    status="SUCCESS",
+                    reversal_entry__isnull=True,
+                    reallocation_entry__isnull=True,
+                    reversed_by__isnull=True,
+                    reversed_at__isnull=True,
+                    reversed_on__isnull=True,
+                    reversal_reason="",
+                )
+                | (
+                    Q(
+                        status="REVERSED",
+                        reversal_entry__isnull=False,
+                        reversed_by__isnull=False,
+                        reversed_at__isnull=False,
+                        reversed_on__isnull=False,
+                    )
+                    & ~Q(reversal_reason="")
+                ),
+                name="loans_repayment_reversal_recorded",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="loans_repayment_positive"),
             models.CheckConstraint(

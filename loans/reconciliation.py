@@ -29,8 +29,9 @@ LOAN_CHECKS = [
     Check(
         name="loan_repayments",
         description=(
-            "each loan's repayments, and their allocations to installments, add up to what "
-            "its installments record as paid (principal, interest, fees)"
+            "each loan's standing repayments (reversed ones left out), and their "
+            "allocations to installments, add up to what its installments record as paid "
+            "(principal, interest, fees)"
         ),
         sql="""
             WITH paid AS (
@@ -40,11 +41,13 @@ LOAN_CHECKS = [
             ), repaid AS (
                 SELECT loan_id, sum(principal_part) AS principal, sum(interest_part) AS interest,
                        sum(fee_part) AS fee
-                FROM loans_repayment GROUP BY loan_id
+                FROM loans_repayment WHERE status = 'SUCCESS' GROUP BY loan_id
             ), allocated AS (
                 SELECT i.loan_id, sum(a.principal) AS principal, sum(a.interest) AS interest,
                        sum(a.fee) AS fee
                 FROM loans_repaymentallocation a JOIN loans_installment i ON i.id = a.installment_id
+                JOIN loans_repayment r ON r.id = a.repayment_id
+                WHERE r.status = 'SUCCESS'
                 GROUP BY i.loan_id
             )
             SELECT p.loan_id, p.principal AS installments_principal,
@@ -75,6 +78,53 @@ LOAN_CHECKS = [
             "repayments_fee",
             "allocated_fee",
         ),
+    ),
+    Check(
+        name="repayment_allocations",
+        description=(
+            "each standing repayment's parts equal the sum of its allocations to installments"
+        ),
+        sql="""
+            SELECT r.id AS repayment_id, r.loan_id, r.principal_part, r.interest_part,
+                   r.fee_part, coalesce(sum(a.principal), 0) AS allocated_principal,
+                   coalesce(sum(a.interest), 0) AS allocated_interest,
+                   coalesce(sum(a.fee), 0) AS allocated_fee
+            FROM loans_repayment r
+            LEFT JOIN loans_repaymentallocation a ON a.repayment_id = r.id
+            WHERE r.status = 'SUCCESS'
+            GROUP BY r.id
+            HAVING (r.principal_part, r.interest_part, r.fee_part)
+                   <> (coalesce(sum(a.principal), 0), coalesce(sum(a.interest), 0),
+                       coalesce(sum(a.fee), 0))
+            ORDER BY r.id
+        """,
+        columns=(
+            "repayment_id",
+            "loan_id",
+            "principal_part",
+            "interest_part",
+            "fee_part",
+            "allocated_principal",
+            "allocated_interest",
+            "allocated_fee",
+        ),
+    ),
+    Check(
+        name="repayment_reversals",
+        description=(
+            "a repayment is REVERSED exactly when its entry is reversed, and then by its "
+            "reversal entry"
+        ),
+        sql="""
+            SELECT r.id AS repayment_id, r.loan_id, r.status, r.reversal_entry_id,
+                   rev.id AS entry_reversed_by
+            FROM loans_repayment r
+            LEFT JOIN ledger_journalentry rev ON rev.reverses_id = r.entry_id
+            WHERE (r.status = 'REVERSED') <> (rev.id IS NOT NULL)
+               OR r.reversal_entry_id IS DISTINCT FROM rev.id
+            ORDER BY r.id
+        """,
+        columns=("repayment_id", "loan_id", "status", "reversal_entry_id", "entry_reversed_by"),
     ),
     Check(
         name="loan_disbursements",

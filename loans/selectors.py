@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from accounts.models import User
 from ledger.models import JournalEntry
 from ledger.references import late_fee_reference, write_off_reference
-from ledger.selectors import entry_list
+from ledger.selectors import entry_list, entry_postings_by_account
 from lendingsite.months import month_window
 from loans.exceptions import LoanNotFoundError
 from loans.models import (
@@ -156,25 +156,41 @@ def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:
     return loan.repayments.order_by("-created_at", "-pk")
 
 
-def loan_entry_list(*, loan: Loan) -> list[JournalEntry]:
-    """A loan's journal entries, oldest first: disbursement, repayments, late fees, waivers,
-    its write-off and recoveries."""
+def _loan_entry_ids(loan: Loan) -> tuple[list[int], list[str]]:
+    """The ids and references of every journal entry of the loan."""
+    repayments = loan.repayments.values_list(
+        "entry_id", "reversal_entry_id", "reallocation_entry_id"
+    )
     entry_ids = [
         loan.disbursement_entry_id,
-        *loan.repayments.values_list("entry_id", flat=True),
+        *(pk for row in repayments for pk in row),
         *FeeWaiver.objects.filter(installment__loan=loan).values_list("entry_id", flat=True),
         *loan.recoveries.values_list("entry_id", flat=True),
     ]
-    charged = loan.installments.filter(fee_charged__gt=0).values_list("pk", flat=True)
-    return list(
-        entry_list(
-            entry_ids=[pk for pk in entry_ids if pk is not None],
-            references=[
-                *(late_fee_reference(installment_id=pk) for pk in charged),
-                write_off_reference(loan_id=loan.pk),
-            ],
-        )
+    # Every installment's: a fee the close charged stays in the books even when a
+    # re-allocation after a reversal took it back (in the REALLOCATION entry).
+    installments = loan.installments.values_list("pk", flat=True)
+    return (
+        [pk for pk in entry_ids if pk is not None],
+        [
+            *(late_fee_reference(installment_id=pk) for pk in installments),
+            write_off_reference(loan_id=loan.pk),
+        ],
     )
+
+
+def loan_entry_list(*, loan: Loan) -> list[JournalEntry]:
+    """A loan's journal entries, oldest first: disbursement, repayments, their reversals and
+    re-allocations, late fees, waivers, its write-off and recoveries."""
+    entry_ids, references = _loan_entry_ids(loan)
+    return list(entry_list(entry_ids=entry_ids, references=references))
+
+
+def loan_ledger_share(*, loan: Loan) -> dict[str, Decimal]:
+    """The loan's share of each ledger account: the sum of the postings of its entries,
+    by account code (the borrower's wallet appears as ``wallet:<user id>``)."""
+    entry_ids, references = _loan_entry_ids(loan)
+    return entry_postings_by_account(entry_ids=entry_ids, references=references)
 
 
 def installment_list_fee_due(*, loan_id: int) -> QuerySet[Installment]:
@@ -448,6 +464,23 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
 def loan_event_list_recent(*, limit: int = 10) -> list[LoanEvent]:
     """The latest audit-trail rows, newest first, with their loan, borrower and actor."""
     return list(LoanEvent.objects.select_related("loan__borrower", "actor").order_by("-pk")[:limit])
+
+
+def repayment_describe_by_entry(entry_ids: Iterable[int]) -> dict[int, dict[str, object]]:
+    """The standing repayments among journal entries, described for an officer: the
+    wallet's "what spent this deposit" (registered with ``wallets`` by ``loans.apps``)."""
+    rows = Repayment.objects.filter(
+        entry_id__in=list(entry_ids), status=Repayment.Status.SUCCESS
+    ).values_list("entry_id", "pk", "loan_id", "amount", "value_date")
+    return {
+        entry_id: {
+            "repayment_id": pk,
+            "loan_id": loan_id,
+            "amount": f"{amount:.2f}",
+            "value_date": value_date.isoformat(),
+        }
+        for entry_id, pk, loan_id, amount, value_date in rows
+    }
 
 
 def action_request_list_pending(*, loan: Loan) -> list[OfficerActionRequest]:

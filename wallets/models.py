@@ -22,6 +22,9 @@ class Wallet(models.Model):
     currency = models.CharField(max_length=3, default="INR")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        permissions = [("reverse_deposit", "Can reverse a deposit that bounced")]
+
     def __str__(self):
         return f"Wallet of {self.user_id}"
 

@@ -13,6 +13,11 @@ def wallet_get_for_user(*, user: User) -> Wallet:
     return Wallet.objects.select_related("account").get(user=user)
 
 
+def wallet_get_for_account(*, account_id: int) -> Wallet | None:
+    """The wallet on a ledger account, with the account (None: a system account)."""
+    return Wallet.objects.select_related("account").filter(account_id=account_id).first()
+
+
 @lru_cache(maxsize=65536)
 def _wallet_account_id(user_id: int) -> int:
     # Cleared on post_migrate (wallets.apps): after migrations or a flush of the tables.

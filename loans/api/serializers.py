@@ -180,6 +180,8 @@ class RepaymentOutputSerializer(serializers.ModelSerializer):
             "type",
             "status",
             "created_at",
+            "reversed_on",
+            "reversal_reason",
         ]
 
 

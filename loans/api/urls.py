@@ -12,6 +12,11 @@ loan_urlpatterns = [
     path("<int:loan_id>/schedule", views.LoanScheduleApi.as_view(), name="loan-schedule"),
     path("<int:loan_id>/statement", views.LoanStatementApi.as_view(), name="loan-statement"),
     path("<int:loan_id>/waive-fee", views.LoanFeeWaiveApi.as_view(), name="loan-waive-fee"),
+    path(
+        "<int:loan_id>/repayments/<int:repayment_id>/reverse",
+        views.RepaymentReverseApi.as_view(),
+        name="repayment-reverse",
+    ),
     path("<int:loan_id>/write-off", views.LoanWriteOffApi.as_view(), name="loan-write-off"),
 ]
 

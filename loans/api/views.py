@@ -8,7 +8,11 @@ from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
 from accounts.permissions import IsBorrower, IsOfficer
-from idempotency.api import IDEMPOTENCY_KEY_HEADER, IdempotentApi
+from idempotency.api import (
+    IDEMPOTENCY_KEY_HEADER,
+    IdempotentApi,
+    optionally_idempotent_response,
+)
 from ledger.selectors import business_date_get
 from lendingsite.db_router import replica_reads
 from lendingsite.http import client_ip
@@ -32,6 +36,7 @@ from loans.api.serializers import (
     quote_output,
 )
 from loans.models import LoanRecovery, OfficerActionRequest
+from loans.reversals import repayment_reverse
 from loans.schedule import InterestMethod
 from loans.selectors import (
     installment_list,
@@ -378,3 +383,67 @@ class RepaymentListApi(APIView):
     def get(self, request, loan_id: int):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         return Response(RepaymentOutputSerializer(repayment_list(loan=loan), many=True).data)
+
+
+class CanReverseRepayments(BasePermission):
+    """Officers holding the ``loans.reverse_repayment`` permission (the loan officers' group)."""
+
+    message = "Only officers allowed to reverse repayments can do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user.is_officer and request.user.has_perm("loans.reverse_repayment"))
+
+
+class RepaymentReverseApi(APIView):
+    """An officer reverses a repayment; the loan's other repayments are re-allocated.
+
+    ``Idempotency-Key`` is accepted, not required: the repayment's state guards the
+    action (reversing it again: 409 ``already_reversed``).
+    """
+
+    permission_classes = [IsAuthenticated, IsOfficer, CanReverseRepayments]
+    error_statuses = (404, 409, 422)
+
+    class InputSerializer(JsonTypedSerializer):
+        reason = serializers.CharField(max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        repayment = RepaymentOutputSerializer()
+        loan = LoanOutputSerializer()
+        repayments = RepaymentOutputSerializer(many=True, help_text="after the re-allocation")
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={200: OutputSerializer, 202: PendingConfirmationSerializer},
+    )
+    @money_operation("repayment_reversal")
+    def post(self, request, loan_id: int, repayment_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"]
+
+        def operation():
+            repayment = repayment_reverse(
+                loan_id=loan_id,
+                repayment_id=repayment_id,
+                officer=request.user,
+                reason=reason,
+                client_ip=client_ip(request),
+            )
+            if isinstance(repayment, OfficerActionRequest):  # waits for a second officer
+                return status.HTTP_202_ACCEPTED, PendingConfirmationSerializer(repayment).data, None
+            loan = repayment.loan
+            answer = {
+                "repayment": RepaymentOutputSerializer(repayment).data,
+                "loan": loan_output(loan),
+                "repayments": RepaymentOutputSerializer(repayment_list(loan=loan), many=True).data,
+            }
+            return status.HTTP_200_OK, answer, repayment.reversal_entry
+
+        return optionally_idempotent_response(
+            request,
+            endpoint="repayments.reverse",
+            payload={"loan_id": loan_id, "repayment_id": repayment_id, "reason": reason},
+            operation=operation,
+        )

@@ -5,6 +5,11 @@ from wallets.api import views
 urlpatterns = [
     path("balance", views.WalletBalanceApi.as_view(), name="wallet-balance"),
     path("transactions", views.WalletTransactionListApi.as_view(), name="wallet-transactions"),
+    path(
+        "transactions/<int:transaction_id>/reverse",
+        views.WalletTransactionReverseApi.as_view(),
+        name="wallet-transaction-reverse",
+    ),
     path("statement", views.WalletStatementApi.as_view(), name="wallet-statement"),
     path("deposit", views.WalletDepositApi.as_view(), name="wallet-deposit"),
     path("withdraw", views.WalletWithdrawApi.as_view(), name="wallet-withdraw"),

@@ -2,13 +2,17 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTClaimsAuthentication
-from accounts.permissions import IsBorrower
-from idempotency.api import IDEMPOTENCY_KEY_HEADER, IdempotentApi
+from accounts.permissions import IsBorrower, IsOfficer
+from idempotency.api import (
+    IDEMPOTENCY_KEY_HEADER,
+    IdempotentApi,
+    optionally_idempotent_response,
+)
 from lendingsite.db_router import replica_reads
 from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
@@ -19,8 +23,12 @@ from lendingsite.statements import (
     StatementPeriodOutputSerializer,
     StatementPeriodSerializer,
 )
-from wallets.selectors import wallet_get_for_user, wallet_transaction_list
-from wallets.services import wallet_deposit, wallet_withdraw
+from wallets.selectors import (
+    wallet_get_for_account,
+    wallet_get_for_user,
+    wallet_transaction_list,
+)
+from wallets.services import wallet_deposit, wallet_deposit_reverse, wallet_withdraw
 from wallets.statement_pdf import wallet_statement_filename, wallet_statement_pdf
 from wallets.statements import wallet_statement
 
@@ -182,6 +190,73 @@ class WalletWithdrawApi(_WalletTransferApi):
     @money_operation("withdrawal")
     def post(self, request):
         return super().post(request)
+
+
+class CanReverseDeposits(BasePermission):
+    """Officers holding ``wallets.reverse_deposit`` (the loan officers' group)."""
+
+    message = "Only officers allowed to reverse deposits can do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user.is_officer and request.user.has_perm("wallets.reverse_deposit"))
+
+
+class WalletTransactionReverseApi(APIView):
+    """An officer reverses a deposit that bounced (``id`` as the borrower's transaction
+    list shows it). 409 ``deposit_spent`` lists the repayments that spent it.
+
+    ``Idempotency-Key`` is accepted, not required: a second reversal is 409.
+    """
+
+    permission_classes = [IsAuthenticated, IsOfficer, CanReverseDeposits]
+    error_statuses = (404, 409, 422)
+
+    class InputSerializer(JsonTypedSerializer):
+        reason = serializers.CharField(max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        transaction_id = serializers.IntegerField(help_text="the reversal, on the wallet")
+        reversed_transaction_id = serializers.IntegerField()
+        reference_id = serializers.CharField()
+        amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+        balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+        currency = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={200: OutputSerializer},
+    )
+    @money_operation("deposit_reversal")
+    def post(self, request, transaction_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"]
+
+        def operation():
+            entry = wallet_deposit_reverse(
+                transaction_id=transaction_id, officer=request.user, reason=reason
+            )
+            leg = next(p for p in entry.postings.all() if p.amount < 0)
+            wallet = wallet_get_for_account(account_id=leg.account_id)
+            answer = self.OutputSerializer(
+                {
+                    "transaction_id": leg.pk,
+                    "reversed_transaction_id": transaction_id,
+                    "reference_id": entry.reference,
+                    "amount": -leg.amount,
+                    "balance": wallet.balance,
+                    "currency": wallet.currency,
+                }
+            ).data
+            return 200, answer, entry
+
+        return optionally_idempotent_response(
+            request,
+            endpoint="wallet.deposit-reverse",
+            payload={"transaction_id": transaction_id, "reason": reason},
+            operation=operation,
+        )
 
 
 class WalletStatementOutputSerializer(serializers.Serializer):

@@ -183,6 +183,48 @@ def foreclose(run: ScenarioRun, step: Step):
     return response
 
 
+def _officer(run: ScenarioRun, step: Step):
+    """The officer acting: ``with: by=checker`` for the second officer (maker-checker)."""
+    return run.checker if step.options.get("by") == "checker" else run.officer
+
+
+@action("reverse")
+def reverse(run: ScenarioRun, step: Step):
+    """An officer reverses the repayment made at step ``with: step=N`` (``reason=...``)."""
+    repayment_id = run.notes[f"repayment-{step.options['step']}"]
+    return client_for(_officer(run, step)).post(
+        f"/api/loans/{run.loan_id}/repayments/{repayment_id}/reverse",
+        {"reason": step.options.get("reason", "Payment made in error")},
+        format="json",
+    )
+
+
+@action("withdraw")
+def withdraw(run: ScenarioRun, step: Step):
+    """The borrower withdraws ``amount`` from their wallet."""
+    return run.borrower_client.post(
+        "/api/wallet/withdraw",
+        {"amount": _amount(step), "idempotency_key": run.key(step)},
+        format="json",
+    )
+
+
+@action("reverse-deposit")
+def reverse_deposit(run: ScenarioRun, step: Step):
+    """An officer reverses the deposit made at step ``with: step=N`` (it bounced), by its
+    id in the borrower's ``GET /api/wallet/transactions``."""
+    number = int(step.options["step"])
+    made = next(s for s in run.scenario.steps if s.number == number)
+    reference = f"deposit:{run.borrower.pk}:{run.key(made)}"
+    rows = run.borrower_client.get("/api/wallet/transactions?limit=200").json()
+    transaction_id = next(r["id"] for r in rows if r["reference_id"] == reference)
+    return client_for(_officer(run, step)).post(
+        f"/api/wallet/transactions/{transaction_id}/reverse",
+        {"reason": step.options.get("reason", "The deposit bounced")},
+        format="json",
+    )
+
+
 @action("write-off")
 def write_off(run: ScenarioRun, step: Step):
     """An officer writes the loan off (``with: officer=checker`` for the second officer,
