@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.emails import email_clean
 from accounts.models import User
+from accounts.second_factor import otp_enrolment_start
 from accounts.services import user_create, user_role_change
 
 
@@ -45,6 +46,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["role", "is_active"]
     search_fields = ["email", "name"]
     readonly_fields = ["is_staff", "is_superuser", "date_joined", "last_login"]
+    actions = ["start_otp_enrolment"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["name", "role", "is_active"]}),
@@ -58,6 +60,22 @@ class UserAdmin(DjangoUserAdmin):
             {"classes": ["wide"], "fields": ["email", "name", "role", "password1", "password2"]},
         ),
     ]
+
+    @admin.action(
+        description="Start two-factor enrolment (removes the users' current authenticators)",
+        permissions=["change"],
+    )
+    def start_otp_enrolment(self, request, queryset):
+        started = []
+        for user in queryset.filter(is_staff=True, is_active=True):
+            otp_enrolment_start(user_id=user.pk)
+            started.append(user.email)
+        skipped = queryset.count() - len(started)
+        self.message_user(
+            request,
+            f"Enrolment started for {len(started)} staff user(s): they scan a code at their "
+            f"next sign-in." + (f" {skipped} not active staff, left alone." if skipped else ""),
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:
