@@ -4,9 +4,10 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts.emails import email_clean
-from accounts.models import User
+from accounts.models import User, UserAuditEvent
 from accounts.second_factor import otp_enrolment_start
 from accounts.services import user_create, user_role_change
+from lendingsite.readonly_admin import ReadOnlyAdmin
 
 
 class _NormalEmail:
@@ -100,3 +101,39 @@ class UserAdmin(DjangoUserAdmin):
         if new_role is not None:
             changed = user_role_change(user_id=form.instance.pk, role=new_role)
             form.instance.__dict__.update(changed.__dict__)
+
+
+@admin.register(UserAuditEvent)
+class UserAuditEventAdmin(ReadOnlyAdmin):
+    """The audit trail of users and permissions, for administrators, read-only: written by
+    PostgreSQL triggers whatever made the change (``accounts/audit.py``)."""
+
+    list_display = [
+        "occurred_at",
+        "action",
+        "subject_email",
+        "group_name",
+        "permission",
+        "changes",
+        "actor",
+        "actor_source",
+        "database_role",
+    ]
+    list_filter = ["action"]
+    search_fields = ["subject_email", "group_name", "permission", "actor_source"]
+    date_hierarchy = "occurred_at"
+    list_select_related = False
+    show_full_result_count = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    @admin.display(description="actor")
+    def actor(self, event):
+        if event.actor_id is None:
+            return "—"
+        email = User.objects.filter(pk=event.actor_id).values_list("email", flat=True).first()
+        return email or f"user {event.actor_id} (deleted)"
