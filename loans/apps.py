@@ -6,7 +6,8 @@ class LoansConfig(AppConfig):
     verbose_name = "Loans"
 
     def ready(self):
-        from ledger.reconciliation import register_checks
-        from loans.reconciliation import LOAN_CHECKS
+        from ledger.reconciliation import register_checks, register_justifications
+        from loans.reconciliation import LOAN_CHECKS, LOAN_JUSTIFICATIONS
 
         register_checks(LOAN_CHECKS)
+        register_justifications(LOAN_JUSTIFICATIONS)

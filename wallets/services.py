@@ -7,7 +7,7 @@ from ledger.models import Account, JournalEntry
 from ledger.references import deposit_reference, withdrawal_reference
 from ledger.selectors import account_system_id
 from ledger.services import account_open, ledger_post
-from wallets.models import Wallet
+from wallets.models import Wallet, WalletTransfer
 from wallets.selectors import wallet_account_id
 
 
@@ -29,9 +29,10 @@ def wallet_deposit(*, user, amount: Decimal, idempotency_key: str) -> JournalEnt
 
     Ledger: bank (asset) debited, wallet (liability) credited. Locks: the wallet's
     ledger account. Runs in the caller's transaction when there is one (over HTTP, the
-    idempotency record's), else in its own.
+    idempotency record's), else in its own. The entry's business record is a
+    ``WalletTransfer``, written with it.
     """
-    return ledger_post(
+    entry = ledger_post(
         kind=JournalEntry.Kind.DEPOSIT,
         reference=deposit_reference(user_id=user.pk, idempotency_key=idempotency_key),
         legs=[
@@ -42,6 +43,8 @@ def wallet_deposit(*, user, amount: Decimal, idempotency_key: str) -> JournalEnt
         idempotency_key=idempotency_key,
         created_by=user,
     )
+    _transfer_record(user=user, kind=WalletTransfer.Kind.DEPOSIT, amount=amount, entry=entry)
+    return entry
 
 
 @transaction.atomic
@@ -51,9 +54,9 @@ def wallet_withdraw(*, user, amount: Decimal, idempotency_key: str) -> JournalEn
     Ledger: wallet debited, bank credited. Locks: the wallet's ledger account. Raises
     ``InsufficientFundsError`` (naming the shortfall) when the balance is too small.
     Runs in the caller's transaction when there is one (over HTTP, the idempotency
-    record's), else in its own.
+    record's), else in its own. The entry's business record is a ``WalletTransfer``.
     """
-    return ledger_post(
+    entry = ledger_post(
         kind=JournalEntry.Kind.WITHDRAWAL,
         reference=withdrawal_reference(user_id=user.pk, idempotency_key=idempotency_key),
         legs=[
@@ -63,4 +66,16 @@ def wallet_withdraw(*, user, amount: Decimal, idempotency_key: str) -> JournalEn
         description="Withdrawal to linked bank account",
         idempotency_key=idempotency_key,
         created_by=user,
+    )
+    _transfer_record(user=user, kind=WalletTransfer.Kind.WITHDRAWAL, amount=amount, entry=entry)
+    return entry
+
+
+def _transfer_record(*, user, kind: str, amount: Decimal, entry: JournalEntry) -> WalletTransfer:
+    return WalletTransfer.objects.create(
+        wallet_id=user.pk,
+        kind=kind,
+        amount=amount,
+        idempotency_key=entry.idempotency_key,
+        entry=entry,
     )
