@@ -64,7 +64,8 @@ def tell_the_audit_trail_who(execute, sql, params, many, context):
     if not any(table in sql for table in AUDITED_TABLES):
         return execute(sql, params, many, context)
     actor = _actor()
-    if actor is None:
+    if actor is None or context["connection"].settings_dict["OPTIONS"].get("server_side_binding"):
+        # Server-side binding takes one statement at a time (docs/DEPLOYMENT.md keeps it off).
         return execute(sql, params, many, context)
     actor_id, source = actor
     has_params = params is not None
