@@ -4,7 +4,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts.emails import email_clean
-from accounts.models import User, UserAuditEvent
+from accounts.models import DataExport, User, UserAuditEvent
 from accounts.second_factor import otp_enrolment_start
 from accounts.services import user_create, user_role_change
 from lendingsite.readonly_admin import ReadOnlyAdmin
@@ -137,3 +137,20 @@ class UserAuditEventAdmin(ReadOnlyAdmin):
             return "—"
         email = User.objects.filter(pk=event.actor_id).values_list("email", flat=True).first()
         return email or f"user {event.actor_id} (deleted)"
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ReadOnlyAdmin):
+    """The exports taken from the back office, for the audit: who, what, when, how many rows.
+
+    Administrators only (officers do not hold ``view_dataexport``); nobody edits them.
+    """
+
+    list_display = ["started_at", "user", "what", "filters", "row_count", "complete"]
+    list_filter = ["what", "complete", "started_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    search_help_text = "Search by the email of who exported."
+    date_hierarchy = "started_at"
+    ordering = ["-started_at", "-pk"]
+    show_full_result_count = False

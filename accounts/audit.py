@@ -1,6 +1,6 @@
 """Who made a change to users and permissions: the actor of the audit trail.
 
-The trail itself is written by PostgreSQL triggers (migration ``0005_user_audit_trail``,
+The trail itself is written by PostgreSQL triggers (migration ``0006_user_audit_trail``,
 ``accounts.models.UserAuditEvent``), whatever path makes the change. What only the
 application knows is *who asked*: the signed-in user of the request (admin or API) or
 the ``manage.py`` command being run. It tells the triggers by prefixing each write to

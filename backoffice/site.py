@@ -18,6 +18,7 @@ from accounts.second_factor import (
     second_factor_required,
 )
 from backoffice.dashboard import dashboard_view
+from backoffice.exports import export_view
 
 
 def _enrolment_pending(request) -> bool:
@@ -31,7 +32,8 @@ def _enrolment_pending(request) -> bool:
 
 
 class LendingAdminSite(admin.AdminSite):
-    """The back office: Django's admin plus the dashboard at ``admin/dashboard/``.
+    """The back office: Django's admin, the dashboard at ``admin/dashboard/`` and the lists'
+    CSV exports at ``admin/exports/<app>/<model>/`` (``backoffice.exports``).
 
     It is the default site (see ``backoffice.apps.LendingAdminConfig``), so every
     ``@admin.register`` in the apps lands here.
@@ -57,9 +59,11 @@ class LendingAdminSite(admin.AdminSite):
 
     def get_urls(self):
         dashboard = self.admin_view(partial(dashboard_view, site=self))
+        export = self.admin_view(partial(export_view, site=self))
         enrol = partial(otp_enrol_view, site=self)
         return [
             path("dashboard/", dashboard, name="dashboard"),
+            path("exports/<str:app_label>/<str:model_name>/", export, name="export"),
             path("otp/enrol/", never_cache(csrf_protect(enrol)), name="otp_enrol"),
             *super().get_urls(),
         ]

@@ -187,7 +187,7 @@ DROP FUNCTION accounts_audit_write(text, bigint, text, text, text, jsonb);
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_login_failure_counter'),
+        ('accounts', '0005_data_export'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
