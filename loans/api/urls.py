@@ -11,6 +11,7 @@ loan_urlpatterns = [
     path("<int:loan_id>", views.LoanDetailApi.as_view(), name="loan-detail"),
     path("<int:loan_id>/schedule", views.LoanScheduleApi.as_view(), name="loan-schedule"),
     path("<int:loan_id>/waive-fee", views.LoanFeeWaiveApi.as_view(), name="loan-waive-fee"),
+    path("<int:loan_id>/write-off", views.LoanWriteOffApi.as_view(), name="loan-write-off"),
 ]
 
 repayment_urlpatterns = [
