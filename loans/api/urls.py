@@ -10,6 +10,7 @@ loan_urlpatterns = [
     path("admin/approve", views.LoanDecisionApi.as_view(), name="loan-decision"),
     path("<int:loan_id>", views.LoanDetailApi.as_view(), name="loan-detail"),
     path("<int:loan_id>/schedule", views.LoanScheduleApi.as_view(), name="loan-schedule"),
+    path("<int:loan_id>/statement", views.LoanStatementApi.as_view(), name="loan-statement"),
     path("<int:loan_id>/waive-fee", views.LoanFeeWaiveApi.as_view(), name="loan-waive-fee"),
     path("<int:loan_id>/write-off", views.LoanWriteOffApi.as_view(), name="loan-write-off"),
 ]
