@@ -4,7 +4,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts.emails import email_clean
-from accounts.models import DataExport, User
+from accounts.models import DataExport, User, UserAuditEvent
+from accounts.second_factor import otp_enrolment_start
 from accounts.services import user_create, user_role_change
 from lendingsite.readonly_admin import ReadOnlyAdmin
 
@@ -46,6 +47,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["role", "is_active"]
     search_fields = ["email", "name"]
     readonly_fields = ["is_staff", "is_superuser", "date_joined", "last_login"]
+    actions = ["start_otp_enrolment"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["name", "role", "is_active"]}),
@@ -59,6 +61,22 @@ class UserAdmin(DjangoUserAdmin):
             {"classes": ["wide"], "fields": ["email", "name", "role", "password1", "password2"]},
         ),
     ]
+
+    @admin.action(
+        description="Start two-factor enrolment (removes the users' current authenticators)",
+        permissions=["change"],
+    )
+    def start_otp_enrolment(self, request, queryset):
+        started = []
+        for user in queryset.filter(is_staff=True, is_active=True):
+            otp_enrolment_start(user_id=user.pk)
+            started.append(user.email)
+        skipped = queryset.count() - len(started)
+        self.message_user(
+            request,
+            f"Enrolment started for {len(started)} staff user(s): they scan a code at their "
+            f"next sign-in." + (f" {skipped} not active staff, left alone." if skipped else ""),
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -83,6 +101,42 @@ class UserAdmin(DjangoUserAdmin):
         if new_role is not None:
             changed = user_role_change(user_id=form.instance.pk, role=new_role)
             form.instance.__dict__.update(changed.__dict__)
+
+
+@admin.register(UserAuditEvent)
+class UserAuditEventAdmin(ReadOnlyAdmin):
+    """The audit trail of users and permissions, for administrators, read-only: written by
+    PostgreSQL triggers whatever made the change (``accounts/audit.py``)."""
+
+    list_display = [
+        "occurred_at",
+        "action",
+        "subject_email",
+        "group_name",
+        "permission",
+        "changes",
+        "actor",
+        "actor_source",
+        "database_role",
+    ]
+    list_filter = ["action"]
+    search_fields = ["subject_email", "group_name", "permission", "actor_source"]
+    date_hierarchy = "occurred_at"
+    list_select_related = False
+    show_full_result_count = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    @admin.display(description="actor")
+    def actor(self, event):
+        if event.actor_id is None:
+            return "—"
+        email = User.objects.filter(pk=event.actor_id).values_list("email", flat=True).first()
+        return email or f"user {event.actor_id} (deleted)"
 
 
 @admin.register(DataExport)

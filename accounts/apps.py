@@ -7,7 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
+        from accounts.audit import audit_install
         from accounts.models import User
+
+        audit_install()
         from accounts.receivers import revoke_tokens_when_credentials_change
 
         post_save.connect(

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from lendingsite.db_roles import READ_ONLY
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -105,6 +107,58 @@ class LoginFailureCounter(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.failures}"
+
+
+class UserAuditEvent(models.Model):
+    """One change to a user or to who may do what: written by PostgreSQL triggers only.
+
+    Triggers on ``accounts_user``, its groups and permissions, and the groups' own
+    permissions (migration ``0006_user_audit_trail``) write a row for every change,
+    whatever made it: the admin, the API, a command, a shell or plain SQL. The actor is
+    the signed-in user of the request (or the command) when the application knows it
+    (``accounts/audit.py``); ``database_role`` is the role that connected either way.
+    Password hashes are never copied: a change shows as ``"password": "changed"``.
+    The application's role may only read this table (the triggers write as its owner),
+    and rows can be neither updated nor deleted.
+    """
+
+    class Action(models.TextChoices):
+        USER_CREATED = "user_created", "User created"
+        USER_CHANGED = "user_changed", "User changed"
+        USER_DELETED = "user_deleted", "User deleted"
+        GROUP_ADDED = "group_added", "Added to group"
+        GROUP_REMOVED = "group_removed", "Removed from group"
+        PERMISSION_ADDED = "permission_added", "Permission given"
+        PERMISSION_REMOVED = "permission_removed", "Permission taken away"
+        GROUP_PERMISSION_ADDED = "group_permission_added", "Permission given to group"
+        GROUP_PERMISSION_REMOVED = "group_permission_removed", "Permission taken from group"
+        GROUP_CHANGED = "group_changed", "Group renamed"
+        GROUP_DELETED = "group_deleted", "Group deleted"
+
+    occurred_at = models.DateTimeField()
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # The user changed (no foreign key: the history outlives a deleted user).
+    subject_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    subject_email = models.CharField(max_length=254, blank=True)
+    group_name = models.CharField(max_length=150, blank=True)
+    permission = models.CharField(max_length=255, blank=True)
+    # {field: [before, after]} for a change, {field: value} for a creation or deletion.
+    changes = models.JSONField(default=dict)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    # "POST /admin/accounts/user/7/change/", "manage.py createofficer (os user root)",
+    # or empty: outside any request or command of the application (a shell, plain SQL).
+    actor_source = models.CharField(max_length=255, blank=True)
+    database_role = models.CharField(max_length=63)
+    transaction_id = models.BigIntegerField()
+
+    app_role_privileges = READ_ONLY
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["-occurred_at"], name="accounts_audit_occurred_idx")]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_email}"
 
 
 class DataExport(models.Model):

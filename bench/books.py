@@ -64,6 +64,15 @@ SELECT entry_id, account_id, amount FROM legs
 UNION ALL
 SELECT entry_id, (SELECT id FROM ledger_account WHERE code = 'bank'), -amount FROM legs;
 
+-- Each deposit's business record, which reconcile checks the entry against.
+INSERT INTO wallets_wallettransfer (wallet_id, kind, amount, idempotency_key, entry_id,
+                                    created_at)
+SELECT w.user_id, 'DEPOSIT', p.amount, e.idempotency_key, e.id, e.created_at
+FROM ledger_journalentry e
+JOIN ledger_posting p ON p.entry_id = e.id
+JOIN wallets_wallet w ON w.account_id = p.account_id
+WHERE e.kind = 'DEPOSIT';
+
 -- Loans: pending, rejected and active (one installment, interest-free), in turn. The
 -- active ones are written APPLIED, then made ACTIVE with their disbursement entry (a
 -- CHECK ties the two together).

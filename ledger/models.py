@@ -17,6 +17,8 @@ Invariants held by PostgreSQL itself (migration ``0002_ledger_triggers``):
 from django.conf import settings
 from django.db import models
 
+from lendingsite.db_roles import APPEND_ONLY
+
 
 class Account(models.Model):
     """A ledger account: one per wallet, plus the platform's system accounts.
@@ -52,6 +54,10 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The application's database role (lendingsite/db_roles.py) opens accounts and moves
+    # cached balances; it can change nothing else of an account, nor delete one.
+    app_role_privileges = ("SELECT", "INSERT", "UPDATE (balance, updated_at)")
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -75,6 +81,8 @@ class BusinessDate(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     date = models.DateField()
     updated_at = models.DateTimeField(auto_now=True)
+
+    app_role_privileges = ("SELECT", "INSERT", "UPDATE (date, updated_at)")
 
     class Meta:
         constraints = [
@@ -120,6 +128,10 @@ class JournalEntry(models.Model):
     value_date = models.DateField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # Read and append only for the application's database role: it cannot update, delete,
+    # truncate, alter or disable the triggers of the journal (lendingsite/db_roles.py).
+    app_role_privileges = APPEND_ONLY
+
     class Meta:
         verbose_name_plural = "journal entries"
 
@@ -133,6 +145,8 @@ class Posting(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
     amount = models.DecimalField(max_digits=16, decimal_places=2)
+
+    app_role_privileges = APPEND_ONLY
 
     class Meta:
         constraints = [

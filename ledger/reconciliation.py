@@ -5,6 +5,16 @@ the mismatching rows; an empty result means the check passes. The ledger's own c
 are below; an app whose records must agree with the books registers its checks with
 ``register_checks`` from its ``AppConfig.ready`` (``loans.apps``), so the ledger never
 imports the apps above it.
+
+**Every entry is justified.** A balanced entry proves nothing by itself: four SQL
+statements can move money from interest income into a wallet and leave every sum
+right. So each kind of entry has a *justification rule*, registered by the app whose
+business record causes it (``register_justifications``): one SQL ``SELECT`` that, from
+the records, says which entry each record caused and which legs it must have. The
+check ``entries_justified`` then finds every entry that no record claims, that two
+records claim, whose postings differ from its record's legs (account by account), or
+whose kind has no rule at all, so a new kind of entry (write-off, recovery, …) cannot
+be posted without its app adding the rule that explains it.
 """
 
 from collections.abc import Callable, Iterable
@@ -126,6 +136,115 @@ LEDGER_CHECKS = [
 ]
 
 
+@dataclass(frozen=True)
+class Justification:
+    """How entries of ``kind`` are explained by the business records of one app.
+
+    ``sql`` is a ``SELECT`` with the columns ``entry_id`` (the entry the record caused),
+    ``record`` (a label such as ``'wallets_wallettransfer:' || t.id``), ``account_id``
+    and ``amount`` (one row per leg the entry must have: signed, credit > 0). A record
+    whose amount is zero on some account may leave that leg out or give it as 0.
+    """
+
+    kind: str
+    sql: str
+
+
+# A reversal is explained by the entry it reverses: each of its legs negated.
+LEDGER_JUSTIFICATIONS = [
+    Justification(
+        kind="REVERSAL",
+        sql="""
+            SELECT r.id AS entry_id, 'ledger_journalentry:' || r.reverses_id AS record,
+                   p.account_id, -p.amount AS amount
+            FROM ledger_journalentry r JOIN ledger_posting p ON p.entry_id = r.reverses_id
+            WHERE r.kind = 'REVERSAL' AND r.reverses_id IS NOT NULL
+        """,
+    ),
+]
+
+_registered_justifications: dict[str, Justification] = {
+    rule.kind: rule for rule in LEDGER_JUSTIFICATIONS
+}
+
+
+def register_justifications(rules: Iterable[Justification]) -> None:
+    """Add an app's justification rules (``AppConfig.ready``; idempotent, one per kind)."""
+    for rule in rules:
+        known = _registered_justifications.get(rule.kind)
+        if known is None:
+            _registered_justifications[rule.kind] = rule
+        elif known != rule:
+            raise ValueError(f"Two justification rules for entries of kind {rule.kind!r}.")
+
+
+# The rules' SQL is code registered by the apps, never input.
+_JUSTIFIED_SQL = """
+            WITH expected AS ({expected}),
+            claims AS (
+                SELECT entry_id, count(DISTINCT record) AS records,
+                       string_agg(DISTINCT record, ', ') AS record
+                FROM expected GROUP BY entry_id
+            ),
+            owed AS (
+                SELECT entry_id, account_id, sum(amount) AS amount
+                FROM expected GROUP BY entry_id, account_id
+            ),
+            posted AS (
+                SELECT entry_id, account_id, sum(amount) AS amount
+                FROM ledger_posting GROUP BY entry_id, account_id
+            ),
+            differences AS (
+                SELECT coalesce(o.entry_id, p.entry_id) AS entry_id,
+                       string_agg(
+                           a.code || ' owed ' || coalesce(o.amount, 0)
+                           || ' posted ' || coalesce(p.amount, 0), '; ' ORDER BY a.code
+                       ) AS details
+                FROM owed o
+                FULL JOIN posted p ON p.entry_id = o.entry_id AND p.account_id = o.account_id
+                JOIN ledger_account a ON a.id = coalesce(o.account_id, p.account_id)
+                WHERE coalesce(o.amount, 0) <> coalesce(p.amount, 0)
+                  AND coalesce(o.entry_id, p.entry_id) IN (SELECT entry_id FROM claims)
+                GROUP BY 1
+            )
+            SELECT e.id AS entry_id, e.kind, e.reference,
+                   CASE
+                       WHEN e.kind NOT IN ({kinds}) THEN 'no justification rule for its kind'
+                       WHEN c.records IS NULL THEN 'no business record'
+                       WHEN c.records > 1 THEN c.records || ' business records'
+                       ELSE 'postings differ from the record'
+                   END AS problem,
+                   coalesce(c.record, '') AS records,
+                   coalesce(d.details, '') AS details
+            FROM ledger_journalentry e
+            LEFT JOIN claims c ON c.entry_id = e.id
+            LEFT JOIN differences d ON d.entry_id = e.id
+            WHERE e.kind NOT IN ({kinds}) OR c.records IS NULL OR c.records > 1
+               OR d.entry_id IS NOT NULL
+            ORDER BY e.id
+"""
+
+
+def _justification_check() -> Check:
+    rules = list(_registered_justifications.values())
+    # A record explains only entries of its rule's kind. Rules and kinds are code, not input.
+    expected = "\n UNION ALL \n".join(
+        f"SELECT r.entry_id, r.record, r.account_id, r.amount FROM ({rule.sql}) AS r "  # noqa: S608
+        f"JOIN ledger_journalentry k ON k.id = r.entry_id AND k.kind = '{rule.kind}'"
+        for rule in rules
+    )
+    kinds = ", ".join(f"'{rule.kind}'" for rule in rules) or "''"
+    return Check(
+        name="entries_justified",
+        description=(
+            "every journal entry is the image of exactly one business record, with the "
+            "record's amounts on the record's accounts (rules registered per kind)"
+        ),
+        sql=_JUSTIFIED_SQL.format(expected=expected, kinds=kinds),
+        columns=("entry_id", "kind", "reference", "problem", "records", "details"),
+    )
+
+
 _registered_checks: dict[str, Check] = {}
 
 
@@ -140,8 +259,9 @@ def register_checks(checks: Iterable[Check]) -> None:
 
 
 def reconciliation_checks() -> list[Check]:
-    """The ledger's checks, then the registered ones in the order of registration."""
-    return [*LEDGER_CHECKS, *_registered_checks.values()]
+    """The ledger's checks, the justification of every entry, then the registered ones
+    in the order of registration."""
+    return [*LEDGER_CHECKS, _justification_check(), *_registered_checks.values()]
 
 
 def run_check(check: Check) -> CheckResult:

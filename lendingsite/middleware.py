@@ -37,12 +37,15 @@ def api_no_store(get_response):
 
 
 # The middleware that serves browsers (the admin, the dashboard, the API's docs): a
-# bearer-token API call has no session, no Django user before DRF authenticates it and
-# no messages, so on the API it is skipped. CSRF and the security and frame headers stay
-# on every request (DRF's views are CSRF-exempt, which costs CSRF's middleware nothing).
+# bearer-token API call has no session, no Django user before DRF authenticates it (nor
+# a second factor) and no messages, so on the API it is skipped. CSRF and the security
+# and frame headers stay on every request (DRF's views are CSRF-exempt, which costs
+# CSRF's middleware nothing).
 BROWSER_MIDDLEWARE = (
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 )
 # API paths that are pages for a browser (Swagger UI and its schema) keep it.
@@ -56,8 +59,8 @@ def is_api_call(path: str) -> bool:
 class BrowserMiddleware:
     """``BROWSER_MIDDLEWARE``, in that order, for every request but API calls.
 
-    One entry in ``settings.MIDDLEWARE`` standing for the three: it builds their chain
-    once, sends browser requests through it and API calls straight on (none of the three
+    One entry in ``settings.MIDDLEWARE`` standing for the four: it builds their chain
+    once, sends browser requests through it and API calls straight on (none of the four
     has a view, exception or template hook that would run outside that chain). Measured
     in docs/BENCHMARKS.md.
     """

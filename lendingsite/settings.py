@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_guid",
     "django_prometheus",
+    # Officers' second factor on the admin: TOTP devices (accounts/second_factor.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # The project's apps, lowest layer first (docs/ARCHITECTURE.md).
     "accounts",
     "ledger",
@@ -62,8 +65,10 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # Sessions, users, messages: skipped on API calls.
+    # Sessions, users, the second factor, messages: skipped on API calls.
     "lendingsite.middleware.BrowserMiddleware",
+    # The signed-in user is the actor of the users' audit trail (accounts/audit.py).
+    "accounts.audit.AuditActorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lendingsite.replica_pinning.ReplicaPinningMiddleware",
     "lendingsite.exception_handlers.DatabaseUnavailableMiddleware",
@@ -361,6 +366,12 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 # Sessions are the back office's (the API uses tokens): an officer signs in again after 8 hours.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+# Staff reach the admin only with a second factor (a TOTP code) when on: the default
+# outside DEBUG. Development and the test suite run without it unless they turn it on;
+# a staff user who enrolled a device is asked for its code either way
+# (accounts/second_factor.py, docs/SECURITY.md).
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Lending back office")
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

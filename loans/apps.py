@@ -6,10 +6,11 @@ class LoansConfig(AppConfig):
     verbose_name = "Loans"
 
     def ready(self):
-        from ledger.reconciliation import register_checks
-        from loans.reconciliation import LOAN_CHECKS
+        from ledger.reconciliation import register_checks, register_justifications
+        from loans.reconciliation import LOAN_CHECKS, LOAN_JUSTIFICATIONS
         from loans.selectors import repayment_describe_by_entry
         from wallets.services import register_spending_describer
 
         register_checks(LOAN_CHECKS)
+        register_justifications(LOAN_JUSTIFICATIONS)
         register_spending_describer(repayment_describe_by_entry)

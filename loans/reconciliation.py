@@ -1,8 +1,159 @@
 """Loan checks of ``manage.py reconcile``, registered with the ledger by ``loans.apps``."""
 
-from ledger.reconciliation import Check
+from ledger.reconciliation import Check, Justification
+
+# Each kind of loan entry and the record that explains it (ledger.reconciliation,
+# ``entries_justified``). The late fee's entry is found by its reference, built by
+# ``ledger.references.late_fee_reference`` ("fee:<installment id>"): one per installment.
+# A loan re-allocated by a reversal (loans.reversals): its standing payments' splits and
+# its fees moved after they were posted, by the REALLOCATION entries, so their original
+# entries no longer match the records leg by leg. For such a loan each entry is claimed
+# by its one record with the amount it posted (a payment's wallet leg still its amount);
+# the totals are proven by the loan-level checks (interest_income, fees_receivable,
+# fee_income, loans_receivable against the standing repayments and installments).
+LOAN_JUSTIFICATIONS = [
+    Justification(
+        kind="LOAN_DISBURSEMENT",
+        sql="""
+            SELECT l.disbursement_entry_id AS entry_id, 'loans_loan:' || l.id AS record,
+                   leg.account_id, leg.amount
+            FROM loans_loan l JOIN wallets_wallet w ON w.user_id = l.borrower_id
+            CROSS JOIN LATERAL (VALUES
+                (w.account_id, l.principal_amount),
+                ((SELECT id FROM ledger_account WHERE code = 'loans_receivable'),
+                 -l.principal_amount)
+            ) AS leg(account_id, amount)
+            WHERE l.disbursement_entry_id IS NOT NULL
+        """,
+    ),
+    Justification(
+        kind="EMI_PAYMENT",
+        sql="""
+            SELECT r.entry_id, 'loans_repayment:' || r.id AS record, leg.account_id, leg.amount
+            FROM loans_repayment r
+            JOIN loans_loan l ON l.id = r.loan_id
+            JOIN wallets_wallet w ON w.user_id = l.borrower_id
+            CROSS JOIN LATERAL (VALUES
+                (w.account_id, -r.amount),
+                ((SELECT id FROM ledger_account WHERE code = 'loans_receivable'), r.principal_part),
+                ((SELECT id FROM ledger_account WHERE code = 'interest_income'), r.interest_part),
+                ((SELECT id FROM ledger_account WHERE code = 'fees_receivable'), r.fee_part)
+            ) AS leg(account_id, amount)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM loans_repayment x
+                WHERE x.loan_id = r.loan_id AND x.reallocation_entry_id IS NOT NULL
+            )
+            UNION ALL
+            SELECT r.entry_id, 'loans_repayment:' || r.id, p.account_id, p.amount
+            FROM loans_repayment r
+            JOIN ledger_posting p ON p.entry_id = r.entry_id
+            WHERE EXISTS (
+                SELECT 1 FROM loans_repayment x
+                WHERE x.loan_id = r.loan_id AND x.reallocation_entry_id IS NOT NULL
+            )
+        """,
+    ),
+    Justification(
+        kind="FEE_CHARGE",
+        sql="""
+            SELECT e.id AS entry_id, 'loans_installment:' || i.id AS record,
+                   leg.account_id, leg.amount
+            FROM loans_installment i
+            JOIN ledger_journalentry e ON e.reference = 'fee:' || i.id
+            CROSS JOIN LATERAL (VALUES
+                ((SELECT id FROM ledger_account WHERE code = 'fees_receivable'), -i.fee_charged),
+                ((SELECT id FROM ledger_account WHERE code = 'fee_income'), i.fee_charged)
+            ) AS leg(account_id, amount)
+            WHERE i.fee_charged > 0 AND NOT EXISTS (
+                SELECT 1 FROM loans_repayment x
+                WHERE x.loan_id = i.loan_id AND x.reallocation_entry_id IS NOT NULL
+            )
+            UNION ALL
+            SELECT e.id, 'loans_installment:' || i.id, p.account_id, p.amount
+            FROM loans_installment i
+            JOIN ledger_journalentry e ON e.reference = 'fee:' || i.id
+            JOIN ledger_posting p ON p.entry_id = e.id
+            WHERE EXISTS (
+                SELECT 1 FROM loans_repayment x
+                WHERE x.loan_id = i.loan_id AND x.reallocation_entry_id IS NOT NULL
+            )
+        """,
+    ),
+    Justification(
+        kind="REALLOCATION",
+        sql="""
+            SELECT r.reallocation_entry_id AS entry_id, 'loans_repayment:' || r.id AS record,
+                   p.account_id, p.amount
+            FROM loans_repayment r
+            JOIN ledger_posting p ON p.entry_id = r.reallocation_entry_id
+            WHERE r.reallocation_entry_id IS NOT NULL
+        """,
+    ),
+    Justification(
+        kind="WRITE_OFF",
+        sql="""
+            SELECT w.entry_id, 'loans_loanwriteoff:' || w.id AS record, leg.account_id,
+                   leg.amount
+            FROM loans_loanwriteoff w
+            CROSS JOIN LATERAL (VALUES
+                ((SELECT id FROM ledger_account WHERE code = 'loans_receivable'), w.principal),
+                ((SELECT id FROM ledger_account WHERE code = 'loan_loss'), -w.principal),
+                ((SELECT id FROM ledger_account WHERE code = 'fees_receivable'), w.fees),
+                ((SELECT id FROM ledger_account WHERE code = 'fee_income'), -w.fees)
+            ) AS leg(account_id, amount)
+            WHERE w.entry_id IS NOT NULL
+        """,
+    ),
+    Justification(
+        kind="RECOVERY",
+        sql="""
+            SELECT r.entry_id, 'loans_loanrecovery:' || r.id AS record, leg.account_id,
+                   leg.amount
+            FROM loans_loanrecovery r
+            JOIN loans_loan l ON l.id = r.loan_id
+            JOIN wallets_wallet w ON w.user_id = l.borrower_id
+            CROSS JOIN LATERAL (VALUES
+                (w.account_id, -r.amount),
+                ((SELECT id FROM ledger_account WHERE code = 'recovery_income'), r.amount)
+            ) AS leg(account_id, amount)
+        """,
+    ),
+    Justification(
+        kind="FEE_WAIVER",
+        sql="""
+            SELECT f.entry_id, 'loans_feewaiver:' || f.id AS record, leg.account_id, leg.amount
+            FROM loans_feewaiver f
+            CROSS JOIN LATERAL (VALUES
+                ((SELECT id FROM ledger_account WHERE code = 'fee_income'), -f.amount),
+                ((SELECT id FROM ledger_account WHERE code = 'fees_receivable'), f.amount)
+            ) AS leg(account_id, amount)
+        """,
+    ),
+]
 
 LOAN_CHECKS = [
+    Check(
+        name="interest_income",
+        description=(
+            "interest income equals the interest parts of the repayments (less those "
+            "reversed); fee income has its own check, fee_income"
+        ),
+        sql="""
+            WITH ledger AS (
+                SELECT coalesce(sum(p.amount), 0) AS income
+                FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id
+                WHERE a.code = 'interest_income'
+            ), loans AS (
+                SELECT coalesce(sum(r.interest_part), 0) AS earned FROM loans_repayment r
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM ledger_journalentry x WHERE x.reverses_id = r.entry_id
+                )
+            )
+            SELECT ledger.income, loans.earned FROM ledger, loans
+            WHERE ledger.income <> loans.earned
+        """,
+        columns=("income", "earned"),
+    ),
     Check(
         name="loan_outstanding",
         description=(

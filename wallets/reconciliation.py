@@ -1,6 +1,6 @@
 """Wallet checks of ``manage.py reconcile``, registered with the ledger by ``wallets.apps``."""
 
-from ledger.reconciliation import Check
+from ledger.reconciliation import Check, Justification
 
 WALLET_CHECKS = [
     Check(
@@ -16,4 +16,22 @@ WALLET_CHECKS = [
         """,
         columns=("user_id", "account_id", "balance"),
     ),
+]
+
+# Deposits and withdrawals are explained by their WalletTransfer: the wallet's account
+# and the bank's, by the transfer's amount.
+_TRANSFER_LEGS = """
+    SELECT t.entry_id, 'wallets_wallettransfer:' || t.id AS record, leg.account_id, leg.amount
+    FROM wallets_wallettransfer t
+    JOIN wallets_wallet w ON w.user_id = t.wallet_id
+    CROSS JOIN LATERAL (VALUES
+        (w.account_id, t.amount * {sign}),
+        ((SELECT id FROM ledger_account WHERE code = 'bank'), -t.amount * {sign})
+    ) AS leg(account_id, amount)
+    WHERE t.kind = '{kind}'
+"""
+
+WALLET_JUSTIFICATIONS = [
+    Justification(kind="DEPOSIT", sql=_TRANSFER_LEGS.format(kind="DEPOSIT", sign=1)),
+    Justification(kind="WITHDRAWAL", sql=_TRANSFER_LEGS.format(kind="WITHDRAWAL", sign=-1)),
 ]

@@ -17,7 +17,7 @@ from wallets.exceptions import (
     WalletError,
     WalletForbiddenError,
 )
-from wallets.models import Wallet
+from wallets.models import Wallet, WalletTransfer
 from wallets.selectors import wallet_account_id, wallet_get_for_account
 
 
@@ -39,9 +39,10 @@ def wallet_deposit(*, user: User, amount: Decimal, idempotency_key: str) -> Jour
 
     Ledger: bank (asset) debited, wallet (liability) credited. Locks: the wallet's
     ledger account. Runs in the caller's transaction when there is one (over HTTP, the
-    idempotency record's), else in its own.
+    idempotency record's), else in its own. The entry's business record is a
+    ``WalletTransfer``, written with it.
     """
-    return ledger_post(
+    entry = ledger_post(
         kind=JournalEntry.Kind.DEPOSIT,
         reference=deposit_reference(user_id=user.pk, idempotency_key=idempotency_key),
         legs=[
@@ -52,6 +53,8 @@ def wallet_deposit(*, user: User, amount: Decimal, idempotency_key: str) -> Jour
         idempotency_key=idempotency_key,
         created_by=user,
     )
+    _transfer_record(user=user, kind=WalletTransfer.Kind.DEPOSIT, amount=amount, entry=entry)
+    return entry
 
 
 @transaction.atomic
@@ -61,9 +64,9 @@ def wallet_withdraw(*, user: User, amount: Decimal, idempotency_key: str) -> Jou
     Ledger: wallet debited, bank credited. Locks: the wallet's ledger account. Raises
     ``InsufficientFundsError`` (naming the shortfall) when the balance is too small.
     Runs in the caller's transaction when there is one (over HTTP, the idempotency
-    record's), else in its own.
+    record's), else in its own. The entry's business record is a ``WalletTransfer``.
     """
-    return ledger_post(
+    entry = ledger_post(
         kind=JournalEntry.Kind.WITHDRAWAL,
         reference=withdrawal_reference(user_id=user.pk, idempotency_key=idempotency_key),
         legs=[
@@ -73,6 +76,20 @@ def wallet_withdraw(*, user: User, amount: Decimal, idempotency_key: str) -> Jou
         description="Withdrawal to linked bank account",
         idempotency_key=idempotency_key,
         created_by=user,
+    )
+    _transfer_record(user=user, kind=WalletTransfer.Kind.WITHDRAWAL, amount=amount, entry=entry)
+    return entry
+
+
+def _transfer_record(
+    *, user: User, kind: str, amount: Decimal, entry: JournalEntry
+) -> WalletTransfer:
+    return WalletTransfer.objects.create(
+        wallet_id=user.pk,
+        kind=kind,
+        amount=amount,
+        idempotency_key=entry.idempotency_key,
+        entry=entry,
     )
 
 

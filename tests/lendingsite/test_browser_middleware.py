@@ -5,6 +5,7 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.test import Client
+from django_otp.middleware import OTPMiddleware
 
 from lendingsite.middleware import BROWSER_MIDDLEWARE, is_api_call
 from tests.accounts.factories import BorrowerFactory
@@ -18,6 +19,7 @@ def test_the_browser_stack_holds_what_the_admin_needs_in_djangos_order():
     assert classes == [
         SessionMiddleware,
         AuthenticationMiddleware,
+        OTPMiddleware,
         MessageMiddleware,
     ]
 

@@ -376,7 +376,8 @@ def test_reconcile_finds_a_recovery_recorded_without_its_money(loan):
     with connection.cursor() as cursor:  # the recovery row says more than was posted
         cursor.execute("UPDATE loans_loanrecovery SET amount = amount + 1")
 
-    assert _failed_checks() == {"recovery_income", "loan_recovered"}
+    # entries_justified: the recovery's entry no longer matches its record.
+    assert _failed_checks() == {"recovery_income", "loan_recovered", "entries_justified"}
 
 
 @pytest.mark.django_db
@@ -389,4 +390,4 @@ def test_reconcile_finds_a_write_off_that_disagrees_with_the_loan(loan):
             "UPDATE loans_loanwriteoff SET principal = principal + 1, amount = amount + 1"
         )
 
-    assert _failed_checks() == {"loan_write_offs", "loan_loss"}
+    assert _failed_checks() == {"loan_write_offs", "loan_loss", "entries_justified"}
