@@ -168,9 +168,10 @@ FROM bench_cob_plan p,
      LATERAL (SELECT (p.first_due + (k - p.paid - 1) * interval '1 month')::date AS due_date) d;
 
 INSERT INTO loans_repayment (loan_id, amount, principal_part, interest_part, fee_part,
-                             value_date, type, status, idempotency_key, entry_id, created_at)
+                             value_date, type, status, idempotency_key, entry_id, created_at,
+                             reversal_reason)
 SELECT loan_id, installment * paid, installment * paid, 0, 0, last_paid_due, 'PARTIAL',
-       'SUCCESS', 'bench', repayment_id, last_paid_due
+       'SUCCESS', 'bench', repayment_id, last_paid_due, ''
 FROM bench_cob_plan WHERE paid > 0;
 
 UPDATE ledger_account a SET balance = s.total
