@@ -174,6 +174,12 @@ SELECT loan_id, installment * paid, installment * paid, 0, 0, last_paid_due, 'PA
        'SUCCESS', 'bench', repayment_id, last_paid_due, ''
 FROM bench_cob_plan WHERE paid > 0;
 
+-- Each loan's one repayment, allocated to the installments it paid.
+INSERT INTO loans_repaymentallocation (repayment_id, installment_id, fee, interest, principal)
+SELECT r.id, i.id, i.fee_paid, i.interest_paid, i.principal_paid
+FROM loans_installment i JOIN loans_repayment r ON r.loan_id = i.loan_id
+WHERE i.principal_paid + i.interest_paid + i.fee_paid > 0;
+
 UPDATE ledger_account a SET balance = s.total
 FROM (SELECT account_id, sum(installment * (%(installments)s - paid)) AS total
       FROM bench_cob_plan GROUP BY account_id) s
