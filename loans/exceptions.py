@@ -37,3 +37,17 @@ class DecisionForbiddenError(LoanError):
 
     status_code = 403
     default_code = "forbidden"
+
+
+class ScheduleVersionNotFoundError(NotFoundError):
+    """Raised when a loan has no schedule version of the number asked for."""
+
+
+class PayoffError(LoanError):
+    """Raised when a payoff quote's date, a foreclosure's amount or a prepayment is refused."""
+
+
+class PayoffAmountChangedError(ConflictError):
+    """Raised when a foreclosure's amount is not today's payoff total (the quote is stale)."""
+
+    default_code = "payoff_amount_mismatch"
