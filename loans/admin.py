@@ -47,8 +47,10 @@ from loans.selectors import (
     installment_list_fee_due,
     loan_entry_list,
     loan_list_overdue,
+    loan_payoff_quote,
     loan_positions,
     loan_product_list,
+    schedule_version_list,
 )
 from loans.services import loan_approve, loan_fee_waive, loan_reject
 from wallets.models import Wallet
@@ -193,6 +195,7 @@ class InstallmentInline(ReadOnlyInline):
         "remaining_principal",
         "principal_paid",
         "interest_paid",
+        "interest_waived",
         "fee_charged",
         "fee_paid",
         "fee_waived",
@@ -337,9 +340,11 @@ class LoanAdmin(admin.ModelAdmin):
             {"fields": ["two_officers", *DECISION_FIELDS]},
         ),
         ("Fee waivers", {"fields": ["fee_waivers"]}),
+        ("Payoff and schedule versions", {"fields": ["payoff_quote", "schedule_versions"]}),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
-    SERVICED = ("Servicing", "Fee waivers")  # fieldsets of disbursed loans only
+    # Fieldsets of disbursed loans only.
+    SERVICED = ("Servicing", "Fee waivers", "Payoff and schedule versions")
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- list ---------------------------------------------------------------------
@@ -457,6 +462,53 @@ class LoanAdmin(admin.ModelAdmin):
         return format_html(
             '<table class="fee-waivers"><tr><th>installment</th><th>amount</th>'
             "<th>reason</th><th>officer</th><th>value date</th></tr>{}</table>",
+            rows,
+        )
+
+    @admin.display(description="payoff at the business date")
+    def payoff_quote(self, loan):
+        if loan.status != Loan.Status.ACTIVE:
+            return "— (only an ACTIVE loan can be paid off)"
+        today = self._position(loan)[0]
+        quote = loan_payoff_quote(loan=loan, as_of=today)
+        return format_html(
+            '<table class="payoff"><tr><th>principal</th><th>interest</th><th>fees</th>'
+            "<th>credit</th><th>total</th></tr>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>"
+            "</table>",
+            *(
+                format_money(v)
+                for v in (quote.principal, quote.interest, quote.fees, quote.credit, quote.total)
+            ),
+        )
+
+    @admin.display(description="schedule versions")
+    def schedule_versions(self, loan):
+        versions = list(schedule_version_list(loan=loan))
+        if not versions:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    v.number,
+                    v.get_reason_display(),
+                    v.business_date.isoformat(),
+                    v.created_at.strftime("%Y-%m-%d %H:%M"),
+                    v.installment_count,
+                    format_money(v.emi_amount),
+                    format_money(v.total_interest),
+                    v.note or "—",
+                )
+                for v in versions
+            ),
+        )
+        return format_html(
+            '<table class="schedule-versions"><tr><th>version</th><th>why</th>'
+            "<th>business date</th><th>made at</th><th>installments</th><th>EMI</th>"
+            "<th>total interest</th><th>note</th></tr>{}</table>",
             rows,
         )
 
