@@ -654,7 +654,7 @@ class ScheduleVersion(models.Model):
     """One schedule a loan has had: version 1 at disbursement, one more per reschedule.
 
     Append-only (a trigger refuses UPDATE and DELETE, migration
-    ``0012_schedule_versions_append_only``): the history of what the borrower was told
+    ``0013_schedule_versions_append_only``): the history of what the borrower was told
     they owe, and why it changed. Written only by ``loans.rescheduling``; the loan's
     current installments always equal its latest version (``reconcile`` checks it).
     """
@@ -719,3 +719,75 @@ class ScheduleVersionRow(models.Model):
 
     def __str__(self):
         return f"#{self.number} of {self.version}"
+
+
+class OfficerActionRequest(models.Model):
+    """An officer action above the loan's maker-checker threshold, waiting for (or given)
+    a second officer's confirmation. Written only by ``loans.confirmations``.
+
+    One row per request: the first officer's call makes it PENDING; a different officer's
+    identical call makes it CONFIRMED (and the action is carried out in the same
+    transaction); a request whose figures no longer hold is SUPERSEDED. At most one
+    request per (kind, target) is PENDING at a time (a partial UNIQUE index).
+    """
+
+    class Kind(models.TextChoices):
+        REVERSE_REPAYMENT = "REVERSE_REPAYMENT", "Reverse a repayment"
+        WRITE_OFF = "WRITE_OFF", "Write off a loan"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting for a second officer"
+        CONFIRMED = "CONFIRMED", "Confirmed and carried out"
+        SUPERSEDED = "SUPERSEDED", "Superseded: the figures changed before confirmation"
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="action_requests")
+    # What the action acts on: the repayment's id for a reversal, the loan's for a write-off.
+    target_id = models.BigIntegerField()
+    # The figure compared with the threshold when the request was made.
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    threshold = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)  # confirmed or superseded
+
+    class Meta:
+        ordering = ["loan", "pk"]
+        indexes = [models.Index(fields=["loan", "id"], name="loans_action_request_loan_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "target_id"],
+                condition=Q(status="PENDING"),
+                name="loans_action_request_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=F("threshold")), name="loans_action_request_above"
+            ),
+            # The checker is never the maker.
+            models.CheckConstraint(
+                condition=Q(confirmed_by__isnull=True) | ~Q(confirmed_by=F("requested_by")),
+                name="loans_action_request_two_officers",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="PENDING", confirmed_by__isnull=True, closed_at__isnull=True)
+                | Q(
+                    status="CONFIRMED",
+                    confirmed_by__isnull=False,
+                    confirmed_at__isnull=False,
+                    closed_at__isnull=False,
+                )
+                | Q(status="SUPERSEDED", confirmed_by__isnull=True, closed_at__isnull=False),
+                name="loans_action_request_status_fields",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.target_id} on loan {self.loan_id} ({self.status})"

@@ -32,6 +32,7 @@ from loans.models import (
     Loan,
     LoanEvent,
     LoanProduct,
+    OfficerActionRequest,
     Repayment,
     ScheduleVersion,
     ScheduleVersionRow,
@@ -491,3 +492,12 @@ def loan_flows_by_month(*, months: int = 12, until: date | None = None) -> list[
 def loan_event_list_recent(*, limit: int = 10) -> list[LoanEvent]:
     """The latest audit-trail rows, newest first, with their loan, borrower and actor."""
     return list(LoanEvent.objects.select_related("loan__borrower", "actor").order_by("-pk")[:limit])
+
+
+def action_request_list_pending(*, loan: Loan) -> list[OfficerActionRequest]:
+    """The loan's officer actions waiting for a second officer, oldest first."""
+    return list(
+        loan.action_requests.filter(status=OfficerActionRequest.Status.PENDING)
+        .select_related("requested_by")
+        .order_by("pk")
+    )

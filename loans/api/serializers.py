@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from ledger.selectors import business_date_get
-from loans.models import Installment, Loan, Repayment
+from loans.models import Installment, Loan, OfficerActionRequest, Repayment
 from loans.selectors import LoanPosition, loan_positions
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -182,3 +182,45 @@ class ScheduleVersionRowOutputSerializer(serializers.Serializer):
     interest = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     remaining_principal = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+PENDING_CONFIRMATION = "PENDING_CONFIRMATION"
+
+
+class PendingConfirmationSerializer(serializers.ModelSerializer):
+    """The 202 answer to an officer action that waits for a second officer
+    (``loans.confirmations``): the request recorded, and what it waits for."""
+
+    status = serializers.SerializerMethodField()
+    detail = serializers.SerializerMethodField()
+    request_id = serializers.IntegerField(source="pk")
+    loan_id = serializers.IntegerField()
+    requested_by = serializers.IntegerField(source="requested_by_id")
+    amount = serializers.DecimalField(**MONEY)
+    threshold = serializers.DecimalField(**MONEY)
+
+    class Meta:
+        model = OfficerActionRequest
+        fields = [
+            "status",
+            "detail",
+            "request_id",
+            "kind",
+            "loan_id",
+            "target_id",
+            "amount",
+            "threshold",
+            "reason",
+            "requested_by",
+            "requested_at",
+        ]
+
+    def get_status(self, request) -> str:
+        return PENDING_CONFIRMATION
+
+    def get_detail(self, request) -> str:
+        return (
+            f"{request.get_kind_display()} of {request.amount} is above the loan's "
+            f"maker-checker threshold of {request.threshold}: recorded, and carried out "
+            "when a different officer makes the same request."
+        )

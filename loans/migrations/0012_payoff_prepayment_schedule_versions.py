@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ledger', '0006_business_date'),
-        ('loans', '0010_close_writes_stay_on_page'),
+        ('loans', '0011_officer_action_requests'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
