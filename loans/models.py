@@ -383,7 +383,9 @@ class Installment(models.Model):
     interest_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     # Interest the borrower no longer owes: a foreclosure's interest for the days not yet
     # run, and interest paid in advance that it gave back as credit. Never income.
-    interest_waived = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    interest_waived = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     # The late fee (at most one per installment, charged by the close of business).
     fee_charged = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     fee_charged_on = models.DateField(null=True, blank=True)
@@ -509,9 +511,17 @@ class Repayment(models.Model):
     entry = models.OneToOneField(
         "ledger.JournalEntry", on_delete=models.PROTECT, related_name="repayment"
     )
-    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.ORDINARY)
+    # Database defaults too: rows written by SQL (benchmarks, data fixes) get them.
+    purpose = models.CharField(
+        max_length=16,
+        choices=Purpose.choices,
+        default=Purpose.ORDINARY,
+        db_default=Purpose.ORDINARY,
+    )
     # A foreclosure's interest no longer owed (recorded on its installments too).
-    interest_waived = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    interest_waived = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

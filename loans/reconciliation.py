@@ -208,18 +208,23 @@ LOAN_CHECKS = [
         name="installment_allocations",
         description=(
             "each installment's paid principal, interest and fee equal the sums of the "
-            "allocations made to it"
+            "allocations made to it (loans whose repayments record allocations)"
         ),
         sql="""
             WITH allocated AS (
                 SELECT installment_id, sum(principal) AS principal, sum(interest) AS interest,
                        sum(fee) AS fee
                 FROM loans_repaymentallocation GROUP BY installment_id
+            ), allocating AS (
+                SELECT DISTINCT r.loan_id
+                FROM loans_repaymentallocation a JOIN loans_repayment r ON r.id = a.repayment_id
             )
             SELECT i.loan_id, i.number, i.principal_paid, coalesce(a.principal, 0) AS principal,
                    i.interest_paid, coalesce(a.interest, 0) AS interest,
                    i.fee_paid, coalesce(a.fee, 0) AS fee
-            FROM loans_installment i LEFT JOIN allocated a ON a.installment_id = i.id
+            FROM loans_installment i
+            JOIN allocating g ON g.loan_id = i.loan_id
+            LEFT JOIN allocated a ON a.installment_id = i.id
             WHERE (i.principal_paid, i.interest_paid, i.fee_paid)
                   <> (coalesce(a.principal, 0), coalesce(a.interest, 0), coalesce(a.fee, 0))
             ORDER BY i.loan_id, i.number
