@@ -133,7 +133,7 @@ class LoanScheduleApi(APIView):
         responses={200: InstallmentOutputSerializer(many=True)},
     )
     def get(self, request, loan_id: int):
-        query = self.FilterSerializer(data=request.query_params)
+        query = self.FilterSerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         if "version" in query.validated_data:
@@ -157,12 +157,15 @@ class LoanScheduleVersionListApi(APIView):
 class LoanPayoffApi(APIView):
     """What paying the loan off on ``date`` costs (default: the business date)."""
 
+    error_statuses = (404, 409)
+
     class FilterSerializer(JsonTypedSerializer):
         date = serializers.DateField(required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: PayoffQuoteOutputSerializer})
     def get(self, request, loan_id: int):
-        query = self.FilterSerializer(data=request.query_params)
+        # A plain dict: an empty ``date=`` is a malformed date, not a missing one.
+        query = self.FilterSerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         quote = payoff_quote_get(loan=loan, as_of=query.validated_data.get("date"))
