@@ -4,8 +4,9 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts.emails import email_clean
-from accounts.models import User
+from accounts.models import DataExport, User
 from accounts.services import user_create, user_role_change
+from lendingsite.readonly_admin import ReadOnlyAdmin
 
 
 class _NormalEmail:
@@ -82,3 +83,20 @@ class UserAdmin(DjangoUserAdmin):
         if new_role is not None:
             changed = user_role_change(user_id=form.instance.pk, role=new_role)
             form.instance.__dict__.update(changed.__dict__)
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ReadOnlyAdmin):
+    """The exports taken from the back office, for the audit: who, what, when, how many rows.
+
+    Administrators only (officers do not hold ``view_dataexport``); nobody edits them.
+    """
+
+    list_display = ["started_at", "user", "what", "filters", "row_count", "complete"]
+    list_filter = ["what", "complete", "started_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    search_help_text = "Search by the email of who exported."
+    date_hierarchy = "started_at"
+    ordering = ["-started_at", "-pk"]
+    show_full_result_count = False

@@ -105,3 +105,37 @@ class LoginFailureCounter(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.failures}"
+
+
+class DataExport(models.Model):
+    """A file of records a member of staff took out of the back office: who, what, when.
+
+    Written by ``accounts.services.data_export_start`` before the first row leaves and
+    finished by ``data_export_finish`` when the stream ends (the rows written, and whether
+    all were). A trigger refuses deletes and any change but that one finish.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    what = models.CharField(max_length=100)  # the list exported, "loans.loan"
+    filters = models.TextField(blank=True)  # the list's query string: filters, search, order
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    complete = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True, row_count__isnull=True)
+                | models.Q(finished_at__isnull=False, row_count__isnull=False),
+                name="accounts_dataexport_finished_with_rows",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(complete=False) | models.Q(finished_at__isnull=False),
+                name="accounts_dataexport_complete_when_finished",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.what} by {self.user_id} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -7,10 +7,11 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.emails import email_clean
 from accounts.exceptions import EmailTakenError
-from accounts.models import User
+from accounts.models import DataExport, User
 from accounts.signals import user_created
 
 EMAIL_UNIQUE_CONSTRAINTS = {"accounts_user_email_ci_unique", "accounts_user_email_key"}
@@ -164,3 +165,25 @@ def user_role_change(*, user_id: int, role: str) -> User:
     user.save(update_fields=["role", *flags])
     _officer_group_follow_role(user)
     return user
+
+
+# --- Data taken out of the back office ----------------------------------------------
+def data_export_start(
+    *, user: User, what: str, filters: str, client_ip: str | None = None
+) -> DataExport:
+    """Record that ``user`` starts exporting ``what`` (a list, with these filters).
+
+    Committed before the first row is sent, so an export is on record even when its
+    stream is cut short.
+    """
+    return DataExport.objects.create(user=user, what=what, filters=filters, client_ip=client_ip)
+
+
+def data_export_finish(*, export_id: int, row_count: int, complete: bool) -> None:
+    """Record how an export ended: the rows written, and whether that was all of them.
+
+    Only an unfinished record changes (the database refuses any other change).
+    """
+    DataExport.objects.filter(pk=export_id, finished_at__isnull=True).update(
+        finished_at=timezone.now(), row_count=row_count, complete=complete
+    )

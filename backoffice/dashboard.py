@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from accounts.selectors import user_registrations_by_month
 from backoffice.charts import bar_chart_svg, compact_number, grouped_bar_chart_svg
 from lendingsite.db_router import replica_reads
+from lendingsite.money import format_inr
 from loans.selectors import (
     MonthFlows,
     PortfolioRisk,
@@ -37,11 +38,6 @@ MONTHS_SHOWN = 12
 RECENT_EVENTS = 10
 # The version changes with the shape of DashboardFigures (the cache holds pickles).
 CACHE_KEY = "backoffice:dashboard:figures:v2"
-
-
-def money(amount: Decimal) -> str:
-    """Write an amount with thousands separators and two places: 1,234,567.00."""
-    return f"{amount:,.2f}"
 
 
 def percent(value: Decimal) -> str:
@@ -149,10 +145,10 @@ def _headlines(portfolio: PortfolioSummary, risk: PortfolioRisk) -> list[Headlin
             reverse("admin:loans_loan_collections"),
         ),
         Headline("PAR30", percent(par30.percent)),
-        Headline("Disbursed", money(portfolio.disbursed)),
-        Headline("Outstanding principal", money(portfolio.outstanding_principal)),
-        Headline("Collected principal", money(portfolio.collected_principal)),
-        Headline("Collected interest", money(portfolio.collected_interest)),
+        Headline("Disbursed", format_inr(portfolio.disbursed)),
+        Headline("Outstanding principal", format_inr(portfolio.outstanding_principal)),
+        Headline("Collected principal", format_inr(portfolio.collected_principal)),
+        Headline("Collected interest", format_inr(portfolio.collected_interest)),
     ]
 
 
@@ -167,8 +163,8 @@ def _status_panel(portfolio: PortfolioSummary) -> Panel:
                     '<a href="{}?status__exact={}">{}</a>', changelist, row.status, row.label
                 ),
                 str(row.count),
-                money(row.principal),
-                money(row.outstanding),
+                format_inr(row.principal),
+                format_inr(row.outstanding),
             )
             for row in portfolio.by_status
         ],
@@ -176,8 +172,8 @@ def _status_panel(portfolio: PortfolioSummary) -> Panel:
         footer=(
             "All loans",
             str(sum(row.count for row in portfolio.by_status)),
-            money(sum((row.principal for row in portfolio.by_status), Decimal(0))),
-            money(portfolio.outstanding_total),
+            format_inr(sum((row.principal for row in portfolio.by_status), Decimal(0))),
+            format_inr(portfolio.outstanding_total),
         ),
     )
 
@@ -197,7 +193,7 @@ def _at_risk_panel(risk: PortfolioRisk) -> Panel:
             (
                 f"{row.days} day{'s' if row.days > 1 else ''} past due (PAR{row.days})",
                 str(row.count),
-                money(row.principal),
+                format_inr(row.principal),
                 percent(row.percent),
             )
             for row in risk.at_risk
@@ -206,7 +202,7 @@ def _at_risk_panel(risk: PortfolioRisk) -> Panel:
         footer=(
             "All active loans",
             str(risk.active_count),
-            money(risk.active_principal),
+            format_inr(risk.active_principal),
             percent(Decimal(100) if risk.active_count else Decimal(0)),
         ),
     )
@@ -220,7 +216,7 @@ def _aging_panel(risk: PortfolioRisk) -> Panel:
         chart=bar_chart_svg(
             [(row.bucket, row.principal) for row in risk.aging],
             title=title,
-            value_format=money,
+            value_format=format_inr,
             axis_format=compact_number,
         )
         if risk.aging
@@ -235,7 +231,7 @@ def _aging_panel(risk: PortfolioRisk) -> Panel:
                     row.bucket,
                 ),
                 str(row.count),
-                money(row.principal),
+                format_inr(row.principal),
                 percent(row.percent),
             )
             for row in risk.aging
@@ -257,27 +253,27 @@ def _collections_panel(flows: list[MonthFlows]) -> Panel:
                 ("Late fees", [row.repaid_fees for row in flows]),
             ],
             title=title,
-            value_format=money,
+            value_format=format_inr,
             axis_format=compact_number,
         ),
         columns=("Month", "Principal", "Interest", "Late fees", "Collected"),
         rows=[
             (
                 row.month.strftime("%b %Y"),
-                money(row.repaid_principal),
-                money(row.repaid_interest),
-                money(row.repaid_fees),
-                money(row.repaid),
+                format_inr(row.repaid_principal),
+                format_inr(row.repaid_interest),
+                format_inr(row.repaid_fees),
+                format_inr(row.repaid),
             )
             for row in flows
         ],
         numeric=frozenset({1, 2, 3, 4}),
         footer=(
             f"{MONTHS_SHOWN} months",
-            money(sum((row.repaid_principal for row in flows), Decimal(0))),
-            money(sum((row.repaid_interest for row in flows), Decimal(0))),
-            money(sum((row.repaid_fees for row in flows), Decimal(0))),
-            money(sum((row.repaid for row in flows), Decimal(0))),
+            format_inr(sum((row.repaid_principal for row in flows), Decimal(0))),
+            format_inr(sum((row.repaid_interest for row in flows), Decimal(0))),
+            format_inr(sum((row.repaid_fees for row in flows), Decimal(0))),
+            format_inr(sum((row.repaid for row in flows), Decimal(0))),
         ),
         collapsed=True,
     )
@@ -294,12 +290,13 @@ def _flows_panel(flows: list[MonthFlows]) -> Panel:
                 ("Repaid", [row.repaid for row in flows]),
             ],
             title=title,
-            value_format=money,
+            value_format=format_inr,
             axis_format=compact_number,
         ),
         columns=("Month", "Disbursed", "Repaid (fees included)"),
         rows=[
-            (row.month.strftime("%b %Y"), money(row.disbursed), money(row.repaid)) for row in flows
+            (row.month.strftime("%b %Y"), format_inr(row.disbursed), format_inr(row.repaid))
+            for row in flows
         ],
         numeric=frozenset({1, 2}),
         collapsed=True,
@@ -365,5 +362,6 @@ def dashboard_view(request: HttpRequest, *, site: AdminSite) -> TemplateResponse
         "computed_at": figures.computed_at,
         "cache_seconds": settings.DASHBOARD_CACHE_SECONDS,
         "currency": settings.CURRENCY,
+        "time_zone": settings.TIME_ZONE,
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

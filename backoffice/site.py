@@ -5,10 +5,12 @@ from django.urls import path
 
 from accounts.forms import StaffLoginForm
 from backoffice.dashboard import dashboard_view
+from backoffice.exports import export_view
 
 
 class LendingAdminSite(admin.AdminSite):
-    """The back office: Django's admin plus the dashboard at ``admin/dashboard/``.
+    """The back office: Django's admin, the dashboard at ``admin/dashboard/`` and the lists'
+    CSV exports at ``admin/exports/<app>/<model>/`` (``backoffice.exports``).
 
     It is the default site (see ``backoffice.apps.LendingAdminConfig``), so every
     ``@admin.register`` in the apps lands here.
@@ -22,4 +24,9 @@ class LendingAdminSite(admin.AdminSite):
 
     def get_urls(self):
         dashboard = self.admin_view(partial(dashboard_view, site=self))
-        return [path("dashboard/", dashboard, name="dashboard"), *super().get_urls()]
+        export = self.admin_view(partial(export_view, site=self))
+        return [
+            path("dashboard/", dashboard, name="dashboard"),
+            path("exports/<str:app_label>/<str:model_name>/", export, name="export"),
+            *super().get_urls(),
+        ]

@@ -4,6 +4,7 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import numberformat
 from rest_framework import serializers
 
 CENT = Decimal("0.01")
@@ -12,6 +13,13 @@ PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 def format_money(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):.2f}"
+
+
+def format_inr(amount: Decimal) -> str:
+    """An amount with Indian digit grouping and two places: 12,34,567.00."""
+    return numberformat.format(
+        amount, ".", decimal_pos=2, grouping=(3, 2, 0), thousand_sep=",", force_grouping=True
+    )
 
 
 class MoneyField(serializers.DecimalField):

@@ -126,7 +126,8 @@ for _database in DATABASES.values():
     # different server connections, so nothing may live in a session: no server-side
     # cursors (.iterator() fetches in chunks on the client instead), no prepared
     # statements (psycopg's client-side binding, Django's default), no SET outside the
-    # parameters PgBouncer tracks. The same settings hold without PgBouncer.
+    # parameters PgBouncer tracks. The same settings hold without PgBouncer. (CSV exports
+    # declare and close their cursor inside one transaction: lendingsite/csv_export.py.)
     _database["DISABLE_SERVER_SIDE_CURSORS"] = True
     # Connections to PgBouncer are cheap to keep: a kept client connection holds no
     # server connection between transactions. Health checks drop a connection that

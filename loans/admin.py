@@ -22,9 +22,11 @@ from django.utils.timesince import timesince
 from django_fsm import TransitionNotAllowed
 
 from ledger.selectors import business_date_get
+from lendingsite.admin_money import inr_column
+from lendingsite.csv_export import DATE, DATETIME, MONEY, NUMBER, Column
 from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
-from lendingsite.money import format_money
+from lendingsite.money import format_inr
 from lendingsite.readonly_admin import ReadOnlyAdmin
 from loans.exceptions import REASON_REQUIRED, LoanError, LoanStateError
 from loans.locks import loan_product_qs_lock_against_new_loans
@@ -162,8 +164,8 @@ class FeeWaiverForm(forms.Form):
         field.choices = [
             (
                 i.number,
-                f"#{i.number}, due {i.due_date.isoformat()}: {format_money(i.fee_due)} unpaid "
-                f"of a {format_money(i.fee_charged)} fee",
+                f"#{i.number}, due {i.due_date.isoformat()}: {format_inr(i.fee_due)} unpaid "
+                f"of a {format_inr(i.fee_charged)} fee",
             )
             for i in installments
         ]
@@ -189,20 +191,30 @@ class InstallmentInline(ReadOnlyInline):
     fields = [
         "number",
         "due_date",
-        "principal",
-        "interest",
-        "total",
-        "remaining_principal",
-        "principal_paid",
-        "interest_paid",
-        "interest_waived",
-        "fee_charged",
-        "fee_paid",
-        "fee_waived",
+        "principal_inr",
+        "interest_inr",
+        "total_inr",
+        "remaining_principal_inr",
+        "principal_paid_inr",
+        "interest_paid_inr",
+        "interest_waived_inr",
+        "fee_charged_inr",
+        "fee_paid_inr",
+        "fee_waived_inr",
         "paid_on",
         "schedule_status",
     ]
     readonly_fields = fields
+    principal_inr = inr_column("principal", "principal")
+    interest_inr = inr_column("interest", "interest")
+    total_inr = inr_column("total", "total")
+    remaining_principal_inr = inr_column("remaining_principal", "remaining principal")
+    principal_paid_inr = inr_column("principal_paid", "principal paid")
+    interest_paid_inr = inr_column("interest_paid", "interest paid")
+    interest_waived_inr = inr_column("interest_waived", "interest waived")
+    fee_charged_inr = inr_column("fee_charged", "fee charged")
+    fee_paid_inr = inr_column("fee_paid", "fee paid")
+    fee_waived_inr = inr_column("fee_waived", "fee waived")
 
     def get_queryset(self, request):
         # The status against the business date, computed with the rows.
@@ -229,14 +241,18 @@ class RepaymentInline(ReadOnlyInline):
     fields = [
         "created_at",
         "value_date",
-        "amount",
-        "principal_part",
-        "interest_part",
-        "fee_part",
+        "amount_inr",
+        "principal_inr",
+        "interest_inr",
+        "fee_inr",
         "type",
         "status",
     ]
     readonly_fields = fields
+    amount_inr = inr_column("amount", "amount")
+    principal_inr = inr_column("principal_part", "principal part")
+    interest_inr = inr_column("interest_part", "interest part")
+    fee_inr = inr_column("fee_part", "fee part")
 
 
 class DelinquencyChangeInline(ReadOnlyInline):
@@ -291,6 +307,30 @@ class LoanAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["approve_selected", "reject_selected"]
     inlines = [LoanEventInline, DelinquencyChangeInline, RepaymentInline, InstallmentInline]
+    # *Export CSV* above the list: these columns, for every loan the list's filters select.
+    export_columns = (
+        Column("loan_id", "id", NUMBER),
+        Column("applied_at", "created_at", DATETIME),
+        Column("borrower_email", "borrower__email"),
+        Column("borrower_name", "borrower__name"),
+        Column("product", "product__code"),
+        Column("status", "status"),
+        Column("principal_amount", "principal_amount", MONEY),
+        Column("interest_rate_percent", "interest_rate", NUMBER),
+        Column("interest_method", "interest_method"),
+        Column("tenure_months", "tenure_months", NUMBER),
+        Column("emi_amount", "emi_amount", MONEY),
+        Column("total_interest", "total_interest", MONEY),
+        Column("outstanding_amount", "outstanding_amount", MONEY),
+        Column("days_past_due", "days_past_due", NUMBER),
+        Column("delinquency_bucket", "delinquency_bucket"),
+        Column("approved_at", "approved_at", DATETIME),
+        Column("disbursed_on", "disbursed_on", DATE),
+        Column("disbursed_at", "disbursed_at", DATETIME),
+        Column("rejected_at", "rejected_at", DATETIME),
+        Column("rejection_reason", "rejection_reason"),
+        Column("closed_at", "closed_at", DATETIME),
+    )
     # Decision fields shown only once they hold something (an active loan has no rejecter).
     DECISION_FIELDS = (
         "approved_by",
@@ -316,7 +356,7 @@ class LoanAdmin(admin.ModelAdmin):
                     "rate",
                     "interest_method",
                     "emi",
-                    "total_interest",
+                    "total_interest_inr",
                     "outstanding",
                 ]
             },
@@ -373,7 +413,7 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="principal", ordering="principal_amount")
     def principal(self, loan):
-        return loan.principal_amount
+        return format_inr(loan.principal_amount)
 
     @admin.display(description="rate %", ordering="interest_rate")
     def annual_rate(self, loan):
@@ -381,11 +421,13 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="EMI", ordering="emi_amount")
     def emi(self, loan):
-        return loan.emi_amount
+        return format_inr(loan.emi_amount)
 
     @admin.display(description="outstanding", ordering="outstanding_amount")
     def outstanding(self, loan):
-        return loan.outstanding_amount
+        return format_inr(loan.outstanding_amount)
+
+    total_interest_inr = inr_column("total_interest", "total interest")
 
     @admin.display(description="DPD", ordering="days_past_due")
     def dpd(self, loan):
@@ -427,18 +469,20 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="overdue (fees included)")
     def overdue_amount(self, loan):
-        return self._position(loan)[1].overdue_amount
+        return format_inr(self._position(loan)[1].overdue_amount)
 
     @admin.display(description="late fees due")
     def fees_due(self, loan):
-        return self._position(loan)[1].fees_due
+        return format_inr(self._position(loan)[1].fees_due)
 
     @admin.display(description="next due")
     def next_due(self, loan):
         position = self._position(loan)[1]
         if position.next_due_date is None:
             return "—"
-        return f"{position.next_due_amount} on {formats.localize(position.next_due_date)}"
+        return (
+            f"{format_inr(position.next_due_amount)} on {formats.localize(position.next_due_date)}"
+        )
 
     @admin.display(description="fee waivers")
     def fee_waivers(self, loan):
@@ -451,7 +495,7 @@ class LoanAdmin(admin.ModelAdmin):
             (
                 (
                     w.installment.number,
-                    w.amount,
+                    format_inr(w.amount),
                     w.reason,
                     w.officer.email,
                     w.value_date.isoformat(),
@@ -477,7 +521,7 @@ class LoanAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>"
             "</table>",
             *(
-                format_money(v)
+                format_inr(v)
                 for v in (quote.principal, quote.interest, quote.fees, quote.credit, quote.total)
             ),
         )
@@ -498,8 +542,8 @@ class LoanAdmin(admin.ModelAdmin):
                     v.business_date.isoformat(),
                     v.created_at.strftime("%Y-%m-%d %H:%M"),
                     v.installment_count,
-                    format_money(v.emi_amount),
-                    format_money(v.total_interest),
+                    format_inr(v.emi_amount),
+                    format_inr(v.total_interest),
                     v.note or "—",
                 )
                 for v in versions
@@ -522,7 +566,7 @@ class LoanAdmin(admin.ModelAdmin):
 
     @admin.display(description="two officers needed")
     def two_officers(self, loan):
-        threshold = loan.maker_checker_threshold
+        threshold = format_inr(loan.maker_checker_threshold)
         if loan.needs_two_officers:
             return f"Yes: one approves, another disburses (principal at or above {threshold})"
         return f"No (principal below {threshold})"
@@ -533,7 +577,7 @@ class LoanAdmin(admin.ModelAdmin):
             wallet = wallet_get_for_user(user=loan.borrower_id)
         except Wallet.DoesNotExist:
             return "—"
-        return f"{wallet.balance} {wallet.currency}"
+        return f"{format_inr(wallet.balance)} {wallet.currency}"
 
     @admin.display(description="ledger entries")
     def ledger_entries(self, loan):
@@ -549,7 +593,7 @@ class LoanAdmin(admin.ModelAdmin):
                     e.pk,
                     e.kind,
                     e.reference,
-                    e.created_at.strftime("%Y-%m-%d %H:%M"),
+                    timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M"),
                 )
                 for e in entries
             ),
@@ -686,7 +730,7 @@ class LoanAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "loans": loans,
             "loan_ids": [loan.pk for loan in loans],
-            "total": f"{sum((loan.principal_amount for loan in loans), Decimal('0.00')):,.2f}",
+            "total": format_inr(sum((loan.principal_amount for loan in loans), Decimal("0.00"))),
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             "title": "Approve loans",
         }
@@ -817,10 +861,67 @@ class LoanAdmin(admin.ModelAdmin):
             return exc
         messages.success(
             request,
-            f"Waived {format_money(amount)} of the late fee on installment #{number} "
+            f"Waived {format_inr(amount)} of the late fee on installment #{number} "
             f"of loan #{loan_id}.",
         )
         return None
+
+
+# --- Repayments ----------------------------------------------------------------------
+@admin.register(Repayment)
+class RepaymentAdmin(ReadOnlyAdmin):
+    """Every repayment across loans, newest first: to find, check and export payments."""
+
+    list_display = [
+        "id",
+        "loan_link",
+        "borrower_email",
+        "amount_inr",
+        "principal_inr",
+        "interest_inr",
+        "fee_inr",
+        "value_date",
+        "type",
+        "status",
+        "created_at",
+    ]
+    list_display_links = ["id"]
+    list_filter = ["status", "type", "value_date"]
+    list_select_related = ["loan__borrower"]
+    search_fields = ["=loan__id", "loan__borrower__email", "loan__borrower__name"]
+    search_help_text = "Search by loan number, or the borrower's email or name."
+    date_hierarchy = "value_date"
+    ordering = ["-pk"]
+    show_full_result_count = False
+    export_columns = (
+        Column("repayment_id", "id", NUMBER),
+        Column("loan_id", "loan_id", NUMBER),
+        Column("borrower_email", "loan__borrower__email"),
+        Column("borrower_name", "loan__borrower__name"),
+        Column("value_date", "value_date", DATE),
+        Column("amount", "amount", MONEY),
+        Column("principal_part", "principal_part", MONEY),
+        Column("interest_part", "interest_part", MONEY),
+        Column("fee_part", "fee_part", MONEY),
+        Column("type", "type"),
+        Column("status", "status"),
+        Column("journal_entry_id", "entry_id", NUMBER),
+        Column("created_at", "created_at", DATETIME),
+    )
+
+    @admin.display(description="loan", ordering="loan_id")
+    def loan_link(self, repayment):
+        url = reverse("admin:loans_loan_change", args=[repayment.loan_id])
+        return format_html('<a href="{}">Loan #{}</a>', url, repayment.loan_id)
+
+    @admin.display(description="borrower", ordering="loan__borrower__email")
+    def borrower_email(self, repayment):
+        return repayment.loan.borrower.email
+
+    amount_inr = inr_column("amount", "amount")
+    principal_inr = inr_column("principal_part", "principal")
+    interest_inr = inr_column("interest_part", "interest")
+    fee_inr = inr_column("fee_part", "late fees")
 
 
 # --- Loan products -------------------------------------------------------------------
@@ -904,7 +1005,7 @@ class LoanProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="principal")
     def principal_band(self, product):
-        return f"{product.min_principal} to {product.max_principal}"
+        return f"{format_inr(product.min_principal)} to {format_inr(product.max_principal)}"
 
     @admin.display(description="rate (% a year)")
     def rate_band(self, product):

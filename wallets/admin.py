@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from lendingsite.money import format_inr
 from lendingsite.readonly_admin import ReadOnlyAdmin
 from wallets.models import Wallet
 
@@ -30,8 +31,8 @@ class WalletAdmin(ReadOnlyAdmin):
         return wallet.user.name
 
     @admin.display(description="Balance", ordering="account__balance")
-    def balance(self, wallet: Wallet):
-        return wallet.balance
+    def balance(self, wallet: Wallet) -> str:
+        return format_inr(wallet.balance)
 
     @admin.display(description="Balance updated", ordering="account__updated_at")
     def balance_updated_at(self, wallet: Wallet):

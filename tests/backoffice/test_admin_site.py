@@ -59,6 +59,7 @@ def test_officer_index_lists_what_officers_may_see(client):
         "Wallet",
         "Loan",
         "LoanProduct",
+        "Repayment",
         "CloseFailure",
         "Account",
         "JournalEntry",

@@ -6,7 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from backoffice.dashboard import CACHE_KEY, money
+from backoffice.dashboard import CACHE_KEY
+from lendingsite.money import format_inr
 from loans.models import LoanEvent
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, applied_loan, portfolio, repaid
@@ -35,9 +36,9 @@ def _headlines(html: str) -> dict[str, str]:
     return dict(pairs)
 
 
-def test_money_is_written_with_thousands_separators():
-    assert money(D("1234567.5")) == "1,234,567.50"
-    assert money(D("0")) == "0.00"
+def test_money_is_written_with_indian_grouping():
+    assert format_inr(D("1234567.5")) == "12,34,567.50"
+    assert format_inr(D("0")) == "0.00"
 
 
 @pytest.mark.django_db
@@ -69,9 +70,9 @@ def test_loans_by_status_table_links_each_status_to_the_filtered_list(client):
     assert f'<a href="{changelist}?status__exact=APPROVED">Approved</a>' in html
     row = re.search(r"status__exact=ACTIVE\">Active</a></td>(.*?)</tr>", html, re.S).group(1)
     cells = re.findall(r'<td class="number">([^<]*)</td>', row)
-    assert cells == ["1", "12,000.00", money(loans["active"].outstanding_amount)]
+    assert cells == ["1", "12,000.00", format_inr(loans["active"].outstanding_amount)]
     total = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S).group(1)
-    assert "All loans" in total and ">5<" in total and "305,200.00" in total
+    assert "All loans" in total and ">5<" in total and "3,05,200.00" in total  # 3 lakh 5,200
 
 
 @pytest.mark.django_db

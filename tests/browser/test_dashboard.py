@@ -27,7 +27,7 @@ def test_dashboard_draws_the_portfolio_and_its_charts(open_browser, live_server)
 
         status = page.locator("section.dashboard-panel", has_text="Loans by status")
         expect(status.locator("tbody tr")).to_have_count(5)
-        expect(status.locator("tfoot")).to_contain_text("305,200.00")
+        expect(status.locator("tfoot")).to_contain_text("3,05,200.00")
 
         risk = page.locator("section.dashboard-panel", has_text="Portfolio at risk")
         expect(risk.locator("tbody tr")).to_have_count(4)

@@ -49,7 +49,7 @@ def test_officer_approves_a_pending_loan_and_the_wallet_is_credited(open_browser
 
         page.get_by_role("link", name="Approve and disburse").click()
         expect(page.get_by_role("heading", name=f"Approve loan #{loan.pk}")).to_be_visible()
-        expect(page.locator("#content-main")).to_contain_text("pays 12000.00 into")
+        expect(page.locator("#content-main")).to_contain_text("pays 12,000.00 into")
         screenshot(page, "loan-approve-confirmation")
         page.get_by_role("button", name="Approve and disburse").click()
 
@@ -57,7 +57,7 @@ def test_officer_approves_a_pending_loan_and_the_wallet_is_credited(open_browser
             f"Loan #{loan.pk} is now ACTIVE."
         )
         expect(status_shown(page)).to_have_text("Active")
-        expect(page.locator(".field-wallet_balance .readonly")).to_have_text("12000.00 INR")
+        expect(page.locator(".field-wallet_balance .readonly")).to_have_text("12,000.00 INR")
         expect(page.locator(".field-disbursed_by .readonly")).to_contain_text("olga@example.com")
         expect(page.get_by_role("link", name="Approve and disburse")).to_have_count(0)
         expect(page.get_by_role("link", name="Reject", exact=True)).to_have_count(0)
@@ -154,7 +154,7 @@ def test_maker_checker_a_large_loan_needs_a_second_officer(open_browser):
         admin_login(page, email=checker.email, password=DEFAULT_PASSWORD)
         open_loan_from_the_list(page, loan.pk)
         page.get_by_role("link", name="Disburse (second officer)").click()
-        expect(page.locator("#content-main")).to_contain_text("pays 250000.00 into")
+        expect(page.locator("#content-main")).to_contain_text("pays 2,50,000.00 into")
         page.get_by_role("button", name="Disburse (second officer)").click()
 
         expect(page.locator(".messagelist .success")).to_have_text(

@@ -38,14 +38,14 @@ def test_an_officer_works_the_collections_queue_and_waives_a_fee(open_browser):
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text("Lena Late")
         expect(rows.first).to_contain_text("lena@example.com")
-        expect(rows.first).to_contain_text("2332.38")
+        expect(rows.first).to_contain_text("2,332.38")
         expect(rows.first).to_contain_text("DPD_31_60")
         screenshot(page, "collections-queue")
 
         rows.first.get_by_role("link", name=f"Loan #{loan.pk}").click()
         expect(page.locator(".field-days_past_due .readonly")).to_have_text("39")
         expect(page.locator(".field-delinquency_bucket .readonly")).to_have_text("DPD_31_60")
-        expect(page.locator(".field-overdue_amount .readonly")).to_have_text("2332.38")
+        expect(page.locator(".field-overdue_amount .readonly")).to_have_text("2,332.38")
         expect(page.locator(".field-fees_due .readonly")).to_have_text("200.00")
         screenshot(page, "loan-servicing")
 

@@ -309,5 +309,5 @@ def test_the_loan_page_shows_the_payoff_and_the_schedule_versions(loan):
 
     # After 3,000.00 to principal on 25 Feb: 8,053.81 left, #2's period day 15 of 28 at
     # its new interest 80.54 (8,053.81 x 1 %): 80.54 x 15 / 28 = 43.1464 -> 43.15.
-    assert "8053.81" in html and "43.15" in html and "8096.96" in html
+    assert "8,053.81" in html and "43.15" in html and "8,096.96" in html
     assert "Prepayment reducing the tenure" in html and "Disbursed" in html

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from lendingsite.money import format_inr
 from loans.selectors import loan_list_overdue, loan_positions
 from tests.accounts.factories import AdminFactory, BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, repaid
@@ -67,17 +68,17 @@ def test_the_queue_lists_overdue_loans_longest_overdue_first(book):
     early, paying, late = book["early"], book["paying"], book["late"]
     assert rows(response.text) == [
         (f"Loan #{early.pk}", "Erin Early", early.borrower.email, "39", "DPD_31_60",
-         "2332.38", "200.00", str(early.total_amount + D("200.00")), "STANDARD"),
+         "2,332.38", "200.00", format_inr(early.total_amount + D("200.00")), "STANDARD"),
         (f"Loan #{paying.pk}", "Pat Paying", paying.borrower.email, "11", "DPD_1_30",
-         "1166.19", "100.00", str(paying.total_amount - D("1066.19") + D("100.00")),
+         "1,166.19", "100.00", format_inr(paying.total_amount - D("1066.19") + D("100.00")),
          "STANDARD"),
         (f"Loan #{late.pk}", "Lee Late", late.borrower.email, "5", "DPD_1_30",
-         "1066.19", "0.00", str(late.total_amount), "STANDARD"),
+         "1,066.19", "0.00", format_inr(late.total_amount), "STANDARD"),
     ]  # fmt: skip
     assert f'href="{reverse("admin:loans_loan_change", args=[early.pk])}"' in response.text
     assert f'href="mailto:{early.borrower.email}"' in response.text
     # 2,332.38 + 1,166.19 + 1,066.19
-    assert "3 loans, 4564.76 overdue in all (fees included)." in response.text
+    assert "3 loans, 4,564.76 overdue in all (fees included)." in response.text
     assert "2026-03-21" in response.text
 
 

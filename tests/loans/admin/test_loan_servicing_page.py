@@ -80,9 +80,9 @@ def test_the_loan_page_shows_where_the_loan_stands(late_loan):
     assert readonly(html, "business_date") == "March 21, 2026"
     assert readonly(html, "days_past_due") == "39"
     assert readonly(html, "delinquency_bucket") == "DPD_31_60"
-    assert readonly(html, "overdue_amount") == "2332.38"  # 2 x 1,066.19 + 2 x 100.00
+    assert readonly(html, "overdue_amount") == "2,332.38"  # 2 x 1,066.19 + 2 x 100.00
     assert readonly(html, "fees_due") == "200.00"
-    assert readonly(html, "next_due") == "1066.19 on April 10, 2026"
+    assert readonly(html, "next_due") == "1,066.19 on April 10, 2026"
     assert "STANDARD (Standard personal loan)" in readonly(html, "product")
     assert readonly(html, "fee_waivers") == "—"
     assert 'class="loan-waive-fee"' in html
@@ -112,10 +112,10 @@ def test_the_schedule_shows_fees_and_each_installments_status(late_loan):
 
     schedule = response.text.split("Repayment schedule", 1)[1]
     statuses = cells(schedule, "schedule_status")
-    fees = cells(schedule, "fee_charged")
+    fees = cells(schedule, "fee_charged_inr")
     assert statuses == ["OVERDUE", "OVERDUE"] + ["PENDING"] * 10
     assert fees[:3] == ["100.00", "100.00", "0.00"]
-    for column in ("fee_paid", "fee_waived", "paid_on"):
+    for column in ("fee_paid_inr", "fee_waived_inr", "paid_on"):
         assert f"field-{column}" in schedule
 
 
@@ -127,7 +127,7 @@ def test_a_paid_installment_is_paid_and_repayments_show_their_fee_part(late_loan
 
     schedule = response.text.split("Repayment schedule", 1)[1]
     assert cells(schedule, "schedule_status")[:2] == ["PAID", "OVERDUE"]
-    assert cells(response.text, "fee_part") == ["100.00"]
+    assert cells(response.text, "fee_inr") == ["100.00"]
     assert cells(response.text, "value_date") == ["March 21, 2026"]
 
 
