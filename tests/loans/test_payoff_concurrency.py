@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
+from ledger.selectors import SYSTEM_ACCOUNTS, account_system_id
 from loans.models import Loan, Repayment
 from loans.services import loan_repay
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
@@ -35,6 +36,10 @@ RACES = 3  # loans raced at once: the two orders both turn up across them, usual
 
 
 def _funded_loan():
+    # The system accounts exist before any race: after a test database's flush they
+    # are re-created on first use, and two threads must not both create them.
+    for code in SYSTEM_ACCOUNTS:
+        account_system_id(code)
     borrower = BorrowerFactory()
     loan = active_loan(borrower, OfficerFactory(), principal="12000.00", tenure=12)
     wallet_deposit(user=borrower, amount=D("5000.00"), idempotency_key="cash")
