@@ -38,10 +38,15 @@ OFFICER_GROUP_PERMISSIONS = (
     "loans.view_delinquencychange",
     "loans.view_repaymentallocation",
     "loans.view_closefailure",
+    "loans.write_off_loan",
+    "loans.view_loanwriteoff",
+    "loans.view_loanrecovery",
+    "loans.view_officeractionrequest",
     "ledger.view_account",
     "ledger.view_journalentry",
     "ledger.view_posting",
     "idempotency.view_idempotencyrecord",
+    "notifications.view_notification",
 )
 
 

@@ -149,6 +149,12 @@ def _headlines(portfolio: PortfolioSummary, risk: PortfolioRisk) -> list[Headlin
         Headline("Outstanding principal", format_inr(portfolio.outstanding_principal)),
         Headline("Collected principal", format_inr(portfolio.collected_principal)),
         Headline("Collected interest", format_inr(portfolio.collected_interest)),
+        Headline(
+            "Written off",
+            format_inr(portfolio.written_off),
+            f"{changelist}?status__exact=WRITTEN_OFF",
+        ),
+        Headline("Recovered", format_inr(portfolio.recovered)),
     ]
 
 

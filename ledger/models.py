@@ -34,6 +34,7 @@ class Account(models.Model):
         LIABILITY = "LIABILITY", "Liability"
         INCOME = "INCOME", "Income"
         EQUITY = "EQUITY", "Equity"
+        EXPENSE = "EXPENSE", "Expense"
 
     # Codes of the system accounts, created by migration.
     BANK = "bank"
@@ -41,6 +42,8 @@ class Account(models.Model):
     FEES_RECEIVABLE = "fees_receivable"
     INTEREST_INCOME = "interest_income"
     FEE_INCOME = "fee_income"
+    LOAN_LOSS = "loan_loss"
+    RECOVERY_INCOME = "recovery_income"
 
     code = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=150)
@@ -93,6 +96,8 @@ class JournalEntry(models.Model):
         REVERSAL = "REVERSAL", "Reversal"
         FEE_CHARGE = "FEE_CHARGE", "Late fee charged"
         FEE_WAIVER = "FEE_WAIVER", "Late fee waived"
+        WRITE_OFF = "WRITE_OFF", "Loan written off"
+        RECOVERY = "RECOVERY", "Recovery on a written-off loan"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # A unique business reference (e.g. "deposit:<user>:<key>", "disburse:<loan>"): the

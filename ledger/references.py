@@ -34,3 +34,12 @@ def late_fee_reference(*, installment_id: int) -> str:
 def fee_waiver_reference(*, installment_id: int, number: int) -> str:
     """The ``number``-th waiver on an installment's fee (counted under the loan's lock)."""
     return f"fee-waiver:{installment_id}:{number}"
+
+
+def write_off_reference(*, loan_id: int) -> str:
+    """A loan is written off at most once."""
+    return f"write-off:{loan_id}"
+
+
+def recovery_reference(*, loan_id: int, idempotency_key: str) -> str:
+    return f"recovery:{loan_id}:{idempotency_key}"

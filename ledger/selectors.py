@@ -16,6 +16,11 @@ SYSTEM_ACCOUNTS = {
     Account.FEES_RECEIVABLE: ("Fees receivable (late fees owed by borrowers)", Account.Kind.ASSET),
     Account.INTEREST_INCOME: ("Interest income", Account.Kind.INCOME),
     Account.FEE_INCOME: ("Fee income", Account.Kind.INCOME),
+    Account.LOAN_LOSS: ("Loan losses (principal of loans written off)", Account.Kind.EXPENSE),
+    Account.RECOVERY_INCOME: (
+        "Recovery income (payments on loans written off)",
+        Account.Kind.INCOME,
+    ),
 }
 
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ledger",
     "idempotency",
     "wallets",
+    "notifications",
     "loans",
 ]
 
@@ -293,6 +294,36 @@ LOAN_MAX_OPEN_PER_BORROWER = env.int("LOAN_MAX_OPEN_PER_BORROWER", default=2)
 # Loans of at least this principal need two different officers: one approves, another
 # disburses.
 LOAN_MAKER_CHECKER_THRESHOLD = Decimal(env.str("LOAN_MAKER_CHECKER_THRESHOLD", default="200000.00"))
+
+# --- Notifications: the outbox and its email sender (docs/NOTIFICATIONS.md) -----------
+# EMAIL_URL: smtp://user:password@host:587 with STARTTLS as smtp+tls://, implicit TLS as
+# smtp+ssl://; consolemail:// prints the messages. Development prints them; elsewhere
+# the default is a mail server on this host. EMAIL_BACKEND, when set, wins (e.g. an
+# django-anymail backend, docs/NOTIFICATIONS.md).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+# A mail server that stops answering must not hold the sender's row locks for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Lending <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+LENDER_NAME = env.str("LENDER_NAME", default="Lending")
+# The right-hand side of each notification's Message-ID (a domain the lender owns).
+NOTIFICATIONS_MESSAGE_ID_DOMAIN = env.str("NOTIFICATIONS_MESSAGE_ID_DOMAIN", default="localhost")
+# Rows claimed and sent per transaction; a crash re-sends at most this many.
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=10)
+# Attempts before a row is given up (FAILED, its error kept); retries wait
+# base * 2^(attempt - 1) seconds, at most the maximum.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=10)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=60)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_MAX_SECONDS", default=4 * 3600)
+# send_notifications --loop: seconds between polls of an empty outbox.
+NOTIFICATIONS_POLL_SECONDS = env.float("NOTIFICATIONS_POLL_SECONDS", default=5.0)
 
 # --- Back office ---------------------------------------------------------------------
 # The dashboard's figures are cached this long (seconds; 0 turns the cache off). They are

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/business-date", include("ledger.api.urls")),
     path("api/loans/", include(loan_urlpatterns)),
     path("api/repayments/", include(repayment_urlpatterns)),
+    path("api/notifications", include("notifications.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),

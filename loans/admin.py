@@ -1,6 +1,6 @@
 """The loan officers' console.
 
-Decisions (approve, reject) and fee waivers go through the same services as the API —
+Decisions (approve, reject), fee waivers and write-offs go through the same services as the API —
 atomic, with the loan row locked — so two officers acting at once get a message, never
 an error page.
 """
@@ -37,6 +37,9 @@ from loans.models import (
     Loan,
     LoanEvent,
     LoanProduct,
+    LoanRecovery,
+    LoanWriteOff,
+    OfficerActionRequest,
     Repayment,
 )
 from loans.selectors import DISBURSED_STATUSES as DISBURSED
@@ -44,6 +47,7 @@ from loans.selectors import PENDING_STATUSES as PENDING
 from loans.selectors import (
     ZERO,
     LoanPosition,
+    action_request_list_pending,
     bucket_codes,
     fee_waiver_list,
     installment_list_fee_due,
@@ -54,7 +58,8 @@ from loans.selectors import (
     loan_product_list,
     schedule_version_list,
 )
-from loans.services import loan_approve, loan_fee_waive, loan_reject
+from loans.services import loan_approve, loan_fee_waive, loan_reject, loan_write_off
+from loans.write_offs import write_off_figures
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_for_user
 
@@ -381,10 +386,19 @@ class LoanAdmin(admin.ModelAdmin):
         ),
         ("Fee waivers", {"fields": ["fee_waivers"]}),
         ("Payoff and schedule versions", {"fields": ["payoff_quote", "schedule_versions"]}),
+        (
+            "Write-off and recovery",
+            {"fields": ["write_off_summary", "recoveries", "officer_requests"]},
+        ),
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
     # Fieldsets of disbursed loans only.
-    SERVICED = ("Servicing", "Fee waivers", "Payoff and schedule versions")
+    SERVICED = (
+        "Servicing",
+        "Fee waivers",
+        "Payoff and schedule versions",
+        "Write-off and recovery",
+    )
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- list ---------------------------------------------------------------------
@@ -459,7 +473,9 @@ class LoanAdmin(admin.ModelAdmin):
         """The business date and the loan's position on it, read once per page."""
         if not hasattr(loan, "_position"):
             today = business_date_get()
-            position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
+            position = None
+            if loan.status == Loan.Status.ACTIVE:  # as the API: a written-off loan owes nothing
+                position = loan_positions(loan_ids=[loan.pk], as_of=today).get(loan.pk)
             loan._position = (today, position or LoanPosition())
         return loan._position
 
@@ -556,6 +572,69 @@ class LoanAdmin(admin.ModelAdmin):
             rows,
         )
 
+    @admin.display(description="written off")
+    def write_off_summary(self, loan):
+        record = (
+            LoanWriteOff.objects.filter(loan=loan)
+            .select_related("officer", "confirmation__requested_by")
+            .first()
+        )
+        if record is None:
+            return "—"
+        by = record.officer.email if record.officer else "the close of business"
+        if record.confirmation is not None:
+            by = f"{by}, confirming {record.confirmation.requested_by.email}'s request"
+        return format_html(
+            "{} on {} by {} at {} days past due: principal {}, interest due {}, fees {}. "
+            "Reason: {}",
+            format_inr(record.amount),
+            record.value_date.isoformat(),
+            by,
+            record.days_past_due,
+            format_inr(record.principal),
+            format_inr(record.interest),
+            format_inr(record.fees),
+            record.reason,
+        )
+
+    @admin.display(description="recoveries")
+    def recoveries(self, loan):
+        rows = list(LoanRecovery.objects.filter(loan=loan).order_by("-pk"))
+        if not rows:
+            return "—" if loan.status != Loan.Status.WRITTEN_OFF else "none yet"
+        return format_html(
+            '<table class="fee-waivers"><tr><th>amount</th><th>value date</th></tr>{}</table>'
+            "<p>Recovered {} of {}.</p>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td></tr>",
+                ((format_inr(r.amount), r.value_date.isoformat()) for r in rows),
+            ),
+            format_inr(loan.recovered_amount),
+            format_inr(loan.written_off_amount),
+        )
+
+    @admin.display(description="waiting for a second officer")
+    def officer_requests(self, loan):
+        pending = action_request_list_pending(loan=loan)
+        if not pending:
+            return "—"
+        return format_html_join(
+            "",
+            "<p>{} of {} (target #{}), asked by {} on {}: {}</p>",
+            (
+                (
+                    r.get_kind_display(),
+                    format_inr(r.amount),
+                    r.target_id,
+                    r.requested_by.email,
+                    r.requested_at.strftime("%Y-%m-%d %H:%M"),
+                    r.reason,
+                )
+                for r in pending
+            ),
+        )
+
     @admin.display(description="tenure")
     def tenure(self, loan):
         return f"{loan.tenure_months} months"
@@ -618,6 +697,7 @@ class LoanAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             **self._decision_context(request, loan),
             "can_waive": loan is not None and self._can_waive(request, loan),
+            "can_write_off": loan is not None and self._can_write_off(request, loan),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -655,6 +735,11 @@ class LoanAdmin(admin.ModelAdmin):
                 "<int:loan_id>/waive-fee/",
                 self.admin_site.admin_view(self.waive_fee_view),
                 name="loans_loan_waive_fee",
+            ),
+            path(
+                "<int:loan_id>/write-off/",
+                self.admin_site.admin_view(self.write_off_view),
+                name="loans_loan_write_off",
             ),
             *super().get_urls(),
         ]
@@ -866,6 +951,71 @@ class LoanAdmin(admin.ModelAdmin):
         )
         return None
 
+    # --- write-off ----------------------------------------------------------------
+    @staticmethod
+    def _can_write_off(request, loan) -> bool:
+        return request.user.has_perm("loans.write_off_loan") and loan.status == Loan.Status.ACTIVE
+
+    def write_off_view(self, request, loan_id):
+        """GET: what the loan would be written off for today, and a reason box. POST: write
+        it off through ``loans.services.loan_write_off``, as the API does.
+
+        Above the loan's maker-checker threshold the first officer's write-off is recorded
+        and waits; a different officer's confirms it. Refusals are messages: no reason asks
+        again on this page; anything else returns to the loan.
+        """
+        if not request.user.has_perm("loans.write_off_loan"):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan.objects.select_related("borrower", "product"), pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        if loan.status != Loan.Status.ACTIVE:
+            messages.error(request, f"Loan #{loan.pk} is {loan.status}: it cannot be written off.")
+            return HttpResponseRedirect(change_url)
+        reason = request.POST.get("reason", "")
+        if request.method == "POST":
+            try:
+                done = loan_write_off(
+                    loan_id=loan.pk,
+                    officer=request.user,
+                    reason=reason,
+                    client_ip=client_ip(request),
+                )
+            except ApplicationError as exc:
+                messages.error(request, f"Loan #{loan.pk}: {exc.message}")
+                if exc.code != "write_off_reason_required":
+                    return HttpResponseRedirect(change_url)
+            else:
+                if isinstance(done, OfficerActionRequest):
+                    messages.warning(
+                        request,
+                        f"Write-off of loan #{loan.pk} recorded: its unpaid principal "
+                        f"{format_inr(done.amount)} is above the threshold of "
+                        f"{format_inr(done.threshold)}, so a second officer must confirm it.",
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Loan #{loan.pk} is now WRITTEN_OFF "
+                        f"({format_inr(done.amount)} written off).",
+                    )
+                return HttpResponseRedirect(change_url)
+        today = business_date_get()
+        owed = write_off_figures(loan_ids=[loan.pk], day=today).get(loan.pk)
+        pending = [r for r in action_request_list_pending(loan=loan) if r.kind == "WRITE_OFF"]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "loan": loan,
+            "owed": owed,
+            "pending": pending[0] if pending else None,
+            "needs_two": owed is not None and owed.principal > loan.maker_checker_threshold,
+            "reason": reason or (pending[0].reason if pending else ""),
+            "business_date": today,
+            "change_url": change_url,
+            "title": f"Write off loan #{loan.pk}",
+        }
+        return TemplateResponse(request, "admin/loans/loan/write_off.html", context)
+
 
 # --- Repayments ----------------------------------------------------------------------
 @admin.register(Repayment)
@@ -990,6 +1140,7 @@ class LoanProductAdmin(admin.ModelAdmin):
                     "npa_days",
                     "npa_allocation_order",
                     "buckets",
+                    "write_off_days",
                 ],
                 "description": (
                     "Late fee value: the flat amount, or the percentage of the installment's "
@@ -1065,3 +1216,37 @@ class CloseFailureAdmin(ReadOnlyAdmin):
     def loan_link(self, failure):
         url = reverse("admin:loans_loan_change", args=[failure.loan_id])
         return format_html('<a href="{}">Loan #{}</a>', url, failure.loan_id)
+
+
+@admin.register(OfficerActionRequest)
+class OfficerActionRequestAdmin(ReadOnlyAdmin):
+    """Officer actions above a loan's threshold: those waiting for a second officer first.
+
+    Confirming one is the same action taken from its loan's page by a different officer.
+    """
+
+    list_display = [
+        "loan_link",
+        "kind",
+        "target_id",
+        "amount_inr",
+        "threshold_inr",
+        "status",
+        "requested_by",
+        "requested_at",
+        "confirmed_by",
+    ]
+    list_display_links = ["kind"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["requested_by", "confirmed_by"]
+    search_fields = ["=loan__id"]
+    search_help_text = "Search by loan number."
+    ordering = ["-pk"]
+    show_full_result_count = False
+    amount_inr = inr_column("amount", "amount")
+    threshold_inr = inr_column("threshold", "threshold")
+
+    @admin.display(description="loan", ordering="loan_id")
+    def loan_link(self, request_):
+        url = reverse("admin:loans_loan_change", args=[request_.loan_id])
+        return format_html('<a href="{}">Loan #{}</a>', url, request_.loan_id)

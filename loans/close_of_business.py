@@ -12,7 +12,16 @@ Closing day D for a loan, as of the next business date D + 1:
    installment not fully paid (fees included) and due before D + 1, or 0; its bucket is
    the product's bucket for that many days. A change of bucket is recorded
    (``DelinquencyChange``).
-3. The loan records D as closed (``Loan.closed_through``).
+3. **Reminders.** Each installment still unpaid and due on D + 1 + ``DUE_SOON_DAYS``
+   gets an "installment due soon" notification; each still unpaid at the end of its
+   due date D, an "installment overdue" one. Late fees and bucket changes get theirs
+   too. All are written to the outbox (``notifications``) in the chunk's transaction,
+   keyed by the installment (or the change), so closing a day again writes none twice.
+4. **Write-off.** A loan whose days past due reached its product's ``write_off_days``
+   (when the product sets one) is written off on D (``loans.write_offs``): ACTIVE →
+   WRITTEN_OFF, its unpaid principal to loan losses, its unpaid fees reversed. Only
+   loans at the threshold are touched, and nothing at all when no product sets one.
+5. The loan records D as closed (``Loan.closed_through``).
 
 Everything here is set-based: a handful of statements for a chunk of loans, whatever
 its size (raw SQL, kept in this one module; the ORM is the default elsewhere). The
@@ -38,8 +47,15 @@ from ledger.models import Account, JournalEntry
 from ledger.references import late_fee_reference
 from ledger.selectors import account_system_id, business_date_get
 from ledger.services import EntryToPost, business_date_advance, ledger_post_many
+from lendingsite.money import format_money
+from loans.models import Loan
+from loans.write_offs import loans_at_write_off_threshold, loans_write_off, products_write_off
+from notifications.models import Notification
+from notifications.services import NotificationToAdd, notifications_add_many
 
 ONE_DAY = timedelta(days=1)
+# The borrower is reminded of an installment this many days before it is due.
+DUE_SOON_DAYS = 3
 
 LOCK_SQL = """
     SELECT id, closed_through FROM loans_loan
@@ -79,7 +95,8 @@ CHARGE_FEES_SQL = """
     SET fee_charged = priced.fee, fee_charged_on = %(day)s
     FROM priced
     WHERE priced.id = i.id AND priced.fee > 0
-    RETURNING i.id, i.loan_id, i.fee_charged
+    RETURNING i.id, i.loan_id, i.fee_charged, i.number, i.due_date,
+              (SELECT l.borrower_id FROM loans_loan l WHERE l.id = i.loan_id)
 """
 
 ADD_FEES_SQL = """
@@ -116,16 +133,39 @@ DELINQUENCY_SQL = """
         FROM bucketed b
         WHERE l.id = b.id AND l.id = ANY(%(ids)s)  -- as above: the chunk's loans only
         -- The new row's bucket, not b.bucket: the lookup runs once per loan, not twice.
-        RETURNING l.id, b.old_bucket, l.delinquency_bucket AS bucket, b.old_days, b.days
+        RETURNING l.id, l.borrower_id, b.old_bucket, l.delinquency_bucket AS bucket,
+                  b.old_days, b.days
     ), changes AS (
         INSERT INTO loans_delinquencychange
             (loan_id, "on", from_bucket, to_bucket, days_past_due, created_at)
         SELECT id, %(as_of)s, old_bucket, bucket, days, now()
         FROM updated WHERE old_bucket <> bucket
-        RETURNING 1
+        RETURNING id, loan_id, from_bucket, to_bucket, days_past_due
     )
-    SELECT (SELECT count(*) FROM changes),
-           (SELECT count(*) FROM updated WHERE old_days = 0 AND days > 0)
+    SELECT (SELECT count(*) FROM updated WHERE old_days = 0 AND days > 0),
+           (SELECT coalesce(json_agg(json_build_array(
+                        c.id, c.loan_id, u.borrower_id, c.from_bucket, c.to_bucket,
+                        c.days_past_due)), '[]')
+            FROM changes c JOIN updated u ON u.id = c.loan_id)
+"""
+
+
+# Installments to remind of: due DUE_SOON_DAYS after the new business date, or due on
+# the day closed and still unpaid at its end (overdue from the new business date on).
+# Read through loans_installment_due_idx: the two due dates, within the chunk's id range
+# (a few dozen rows per chunk). The range may hold loans outside the chunk (not active,
+# or not being closed): the caller keeps the chunk's own. Asking for the chunk's ids
+# here too would lead the planner to the (loan, due_date) index and read every unpaid
+# installment of the chunk. The borrower is looked up only for the rows found.
+REMINDERS_SQL = """
+    SELECT i.id, i.loan_id, (SELECT l.borrower_id FROM loans_loan l WHERE l.id = i.loan_id),
+           i.number, i.due_date,
+           (i.total - i.principal_paid - i.interest_paid)
+               + (i.fee_charged - i.fee_paid - i.fee_waived) AS unpaid
+    FROM loans_installment i
+    WHERE i.due_date IN (%(due_soon)s, %(day)s)
+      AND i.paid_on IS NULL
+      AND i.loan_id BETWEEN %(low)s AND %(high)s
 """
 
 
@@ -138,6 +178,8 @@ class DayResult:
     fees_amount: Decimal = Decimal("0.00")
     newly_overdue: int = 0
     bucket_changes: int = 0
+    written_off: int = 0
+    written_off_amount: Decimal = Decimal("0.00")
 
     def add(self, other: "DayResult") -> None:
         self.loans_closed += other.loans_closed
@@ -145,6 +187,8 @@ class DayResult:
         self.fees_amount += other.fees_amount
         self.newly_overdue += other.newly_overdue
         self.bucket_changes += other.bucket_changes
+        self.written_off += other.written_off
+        self.written_off_amount += other.written_off_amount
 
 
 def loans_lock_for_close(*, loan_ids: Sequence[int], day: date) -> dict[int, date]:
@@ -162,12 +206,74 @@ def delinquency_refresh(*, loan_ids: Sequence[int], as_of: date, closed: date | 
     """Set the loans' days past due and bucket as of ``as_of``; record bucket changes.
 
     Returns (bucket changes, loans newly overdue). With ``closed``, also records that
-    day as closed for them.
+    day as closed for them. Each change is notified to the borrower (the outbox, in the
+    caller's transaction).
     """
+    changes, newly_overdue = _delinquency(loan_ids, as_of, closed)
+    notifications_add_many(rows=changes)
+    return len(changes), newly_overdue
+
+
+def _delinquency(
+    loan_ids: Sequence[int], as_of: date, closed: date | None
+) -> tuple[list[NotificationToAdd], int]:
+    """``DELINQUENCY_SQL``: the bucket changes' notifications, and the loans newly overdue."""
     with connection.cursor() as cursor:
         cursor.execute(DELINQUENCY_SQL, {"ids": list(loan_ids), "as_of": as_of, "closed": closed})
-        changes, newly_overdue = cursor.fetchone()
-    return changes, newly_overdue
+        newly_overdue, changes = cursor.fetchone()
+    return [
+        NotificationToAdd(
+            kind=Notification.Kind.DELINQUENCY_CHANGED,
+            ref=change_id,
+            recipient_id=borrower_id,
+            business_date=as_of,
+            loan_id=loan_id,
+            payload={
+                "from_bucket": from_bucket,
+                "to_bucket": to_bucket,
+                "days_past_due": days_past_due,
+            },
+        )
+        for change_id, loan_id, borrower_id, from_bucket, to_bucket, days_past_due in changes
+    ], newly_overdue
+
+
+def _reminders(loan_ids: list[int], day: date) -> list[NotificationToAdd]:
+    """The due-soon and overdue notifications of closing ``day`` (``REMINDERS_SQL``)."""
+    as_of = day + ONE_DAY
+    due_soon = as_of + timedelta(days=DUE_SOON_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REMINDERS_SQL,
+            {
+                "low": min(loan_ids),
+                "high": max(loan_ids),
+                "due_soon": due_soon,
+                "day": day,
+            },
+        )
+        rows = cursor.fetchall()
+    chunk = set(loan_ids)
+    return [
+        NotificationToAdd(
+            kind=(
+                Notification.Kind.INSTALLMENT_DUE_SOON
+                if due_date == due_soon
+                else Notification.Kind.INSTALLMENT_OVERDUE
+            ),
+            ref=installment_id,
+            recipient_id=borrower_id,
+            business_date=as_of,
+            loan_id=loan_id,
+            payload={
+                "installment_number": number,
+                "due_date": due_date.isoformat(),
+                "amount_due": format_money(unpaid),
+            },
+        )
+        for installment_id, loan_id, borrower_id, number, due_date, unpaid in rows
+        if loan_id in chunk
+    ]
 
 
 def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
@@ -188,12 +294,12 @@ def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
                     legs=[(receivable, -amount), (income, amount)],
                     description=f"Late fee on loan {loan_id}",
                 )
-                for installment_id, loan_id, amount in fees
+                for installment_id, loan_id, amount, *_ in fees
             ],
             value_date=day,
         )
         per_loan: dict[int, Decimal] = {}
-        for _, loan_id, amount in fees:
+        for _, loan_id, amount, *_ in fees:
             per_loan[loan_id] = per_loan.get(loan_id, Decimal("0.00")) + amount
         result.fees_amount = sum(per_loan.values(), Decimal("0.00"))
         with connection.cursor() as cursor:
@@ -201,10 +307,42 @@ def _close_one_day(loan_ids: list[int], day: date) -> DayResult:
                 ADD_FEES_SQL,
                 {"loan_ids": list(per_loan), "amounts": [str(a) for a in per_loan.values()]},
             )
-    result.bucket_changes, result.newly_overdue = delinquency_refresh(
-        loan_ids=loan_ids, as_of=as_of, closed=day
+    bucket_changes, result.newly_overdue = _delinquency(loan_ids, as_of, day)
+    result.bucket_changes = len(bucket_changes)
+    # The chunk's notifications, all in one statement.
+    notifications_add_many(
+        rows=bucket_changes
+        + [
+            NotificationToAdd(
+                kind=Notification.Kind.FEE_CHARGED,
+                ref=installment_id,
+                recipient_id=borrower_id,
+                business_date=as_of,
+                loan_id=loan_id,
+                payload={
+                    "installment_number": number,
+                    "due_date": due_date.isoformat(),
+                    "fee": format_money(amount),
+                },
+            )
+            for installment_id, loan_id, amount, number, due_date, borrower_id in fees
+        ]
+        + _reminders(loan_ids, day)
     )
+    if products_write_off() and (due := loans_at_write_off_threshold(loan_ids=loan_ids)):
+        written = loans_write_off(
+            loans=list(Loan.objects.filter(pk__in=due).order_by("pk")),  # locked by the caller
+            day=day,
+            reason=AUTOMATIC_WRITE_OFF_REASON,
+        )
+        result.written_off = len(written)
+        result.written_off_amount = sum((w.amount for w in written), Decimal("0.00"))
     return result
+
+
+AUTOMATIC_WRITE_OFF_REASON = (
+    "Written off by the close of business: days past due reached the product's write-off threshold."
+)
 
 
 def loans_close_through(*, closed_through: dict[int, date], day: date) -> DayResult:

@@ -60,6 +60,7 @@ class LoanProduct(models.Model):
         "npa_days",
         "npa_allocation_order",
         "buckets",
+        "write_off_days",
     )
 
     code = models.CharField(max_length=32, unique=True)
@@ -105,6 +106,15 @@ class LoanProduct(models.Model):
     # [[code, first day past due], ...] in ascending order, the first at 0.
     buckets = models.JSONField(default=default_buckets)
     maker_checker_threshold = models.DecimalField(max_digits=12, decimal_places=2)
+    # The close of business writes off an ACTIVE loan on the day its days past due reach
+    # this many (``loans.write_offs``); empty: never automatically.
+    write_off_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Days past due at which the close of business writes a loan off; "
+        "empty: never automatically.",
+    )
     max_open_loans = models.PositiveSmallIntegerField(default=2)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -140,6 +150,10 @@ class LoanProduct(models.Model):
                     | Q(late_fee_max__gte=F("late_fee_min"))
                 ),
                 name="loans_product_late_fee",
+            ),
+            models.CheckConstraint(
+                condition=Q(write_off_days__isnull=True) | Q(write_off_days__gte=1),
+                name="loans_product_write_off_days",
             ),
         ]
 
@@ -192,6 +206,7 @@ class Loan(FSMModelMixin, models.Model):
         REJECTED = "REJECTED", "Rejected"
         ACTIVE = "ACTIVE", "Active"
         CLOSED = "CLOSED", "Closed"
+        WRITTEN_OFF = "WRITTEN_OFF", "Written off"
 
     INTEREST_METHOD_CHOICES = [
         (InterestMethod.REDUCING.value, "Reducing balance"),
@@ -220,6 +235,15 @@ class Loan(FSMModelMixin, models.Model):
         max_digits=14, decimal_places=2, default=Decimal("0.00")
     )
     status = FSMField(default=Status.APPLIED, choices=Status.choices, protected=True)
+    # What was owed when the loan was written off (unpaid principal, interest due and
+    # fees: ``LoanWriteOff``), and what has been recovered since; both 0 otherwise.
+    # Database defaults too: the benchmarks' books insert loans with SQL.
+    written_off_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00")
+    )
+    recovered_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00")
+    )
 
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -258,6 +282,7 @@ class Loan(FSMModelMixin, models.Model):
             ("approve_loan", "Can approve and disburse loans"),
             ("reject_loan", "Can reject loans"),
             ("waive_fee", "Can waive late fees"),
+            ("write_off_loan", "Can write off loans"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -279,6 +304,19 @@ class Loan(FSMModelMixin, models.Model):
             models.CheckConstraint(
                 condition=~Q(status="ACTIVE") | Q(outstanding_amount__gt=0),
                 name="loans_loan_active_means_owing",
+            ),
+            # A written-off loan owes nothing on its books; what it owed is
+            # written_off_amount, recovered up to that much. Other loans have neither.
+            models.CheckConstraint(
+                condition=Q(
+                    status="WRITTEN_OFF",
+                    outstanding_amount=0,
+                    written_off_amount__gt=0,
+                    recovered_amount__gte=0,
+                    recovered_amount__lte=F("written_off_amount"),
+                )
+                | (~Q(status="WRITTEN_OFF") & Q(written_off_amount=0, recovered_amount=0)),
+                name="loans_loan_written_off_amounts",
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -368,6 +406,16 @@ class Loan(FSMModelMixin, models.Model):
     def close(self) -> None:
         self.closed_at = timezone.now()
 
+    @transition(
+        field=status,
+        source=Status.ACTIVE,
+        target=Status.WRITTEN_OFF,
+        permission="loans.write_off_loan",
+    )
+    def write_off(self, *, amount: Decimal) -> None:
+        """By an officer or by the close of business (``loans.write_offs``)."""
+        self.written_off_amount, self.outstanding_amount = amount, Decimal("0.00")
+
 
 class Installment(models.Model):
     """One row of a loan's amortization schedule, and how much of it has been paid."""
@@ -402,6 +450,13 @@ class Installment(models.Model):
                 fields=["loan", "due_date"],
                 condition=Q(paid_on__isnull=True),
                 name="loans_installment_unpaid_idx",
+            ),
+            # What falls due on a given day: the close's reminders (due in 3 days, overdue
+            # today) read a chunk's few such installments, not each loan's unpaid ones.
+            models.Index(
+                fields=["due_date", "loan"],
+                condition=Q(paid_on__isnull=True),
+                name="loans_installment_due_idx",
             ),
         ]
         constraints = [
@@ -664,7 +719,7 @@ class ScheduleVersion(models.Model):
     """One schedule a loan has had: version 1 at disbursement, one more per reschedule.
 
     Append-only (a trigger refuses UPDATE and DELETE, migration
-    ``0013_schedule_versions_append_only``): the history of what the borrower was told
+    ``0016_schedule_versions_append_only``): the history of what the borrower was told
     they owe, and why it changed. Written only by ``loans.rescheduling``; the loan's
     current installments always equal its latest version (``reconcile`` checks it).
     """
@@ -801,3 +856,89 @@ class OfficerActionRequest(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.target_id} on loan {self.loan_id} ({self.status})"
+
+
+class LoanWriteOff(models.Model):
+    """What a loan owed when it was written off, and who (or the close) wrote it off.
+
+    Written by ``loans.write_offs`` in the transaction of the loan's ACTIVE → WRITTEN_OFF
+    transition; one per loan. ``interest`` is the unpaid interest of the installments due
+    on or before ``value_date`` (interest of later periods was never earned). The entry
+    moves ``principal`` from loans receivable to loan losses and reverses ``fees`` (fees
+    receivable ↔ fee income); none when both are 0. Unpaid interest was never recognised
+    as income, so nothing is posted for it.
+    """
+
+    loan = models.OneToOneField(Loan, on_delete=models.PROTECT, related_name="write_off_record")
+    value_date = models.DateField()
+    principal = models.DecimalField(max_digits=14, decimal_places=2)
+    interest = models.DecimalField(max_digits=14, decimal_places=2)
+    fees = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    days_past_due = models.PositiveIntegerField()
+    # NULL: the close of business, by the product's write_off_days.
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmation = models.OneToOneField(
+        OfficerActionRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="write_off",
+    )
+    reason = models.TextField()
+    entry = models.OneToOneField(
+        "ledger.JournalEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loan_write_off",
+    )
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(principal__gte=0, interest__gte=0, fees__gte=0)
+                & Q(amount=F("principal") + F("interest") + F("fees"))
+                & Q(amount__gt=0),
+                name="loans_write_off_amount_is_sum",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="loans_write_off_has_reason"),
+            models.CheckConstraint(
+                condition=Q(entry__isnull=True, principal=0, fees=0)
+                | (Q(entry__isnull=False) & (Q(principal__gt=0) | Q(fees__gt=0))),
+                name="loans_write_off_entry_when_posted",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Write-off of loan {self.loan_id}: {self.amount}"
+
+
+class LoanRecovery(models.Model):
+    """A payment on a written-off loan: wallet → recovery income. Append-only."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="recoveries")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    value_date = models.DateField()
+    idempotency_key = models.CharField(max_length=255)
+    entry = models.OneToOneField(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="loan_recovery"
+    )
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "loan recoveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan", "idempotency_key"], name="loans_recovery_unique_key"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="loans_recovery_positive"),
+        ]
+
+    def __str__(self):
+        return f"Recovery {self.amount} on loan {self.loan_id}"

@@ -79,7 +79,7 @@ LOAN_CHECKS = [
     Check(
         name="loan_disbursements",
         description=(
-            "exactly the ACTIVE and CLOSED loans link a disbursement entry, "
+            "exactly the disbursed (ACTIVE, CLOSED, WRITTEN_OFF) loans link a disbursement entry, "
             "which took the loan's principal from loans receivable"
         ),
         sql="""
@@ -94,7 +94,7 @@ LOAN_CHECKS = [
             FROM loans_loan l
             LEFT JOIN ledger_journalentry e ON e.id = l.disbursement_entry_id
             LEFT JOIN disbursed d ON d.entry_id = e.id
-            WHERE (l.status IN ('ACTIVE', 'CLOSED')) <> (e.id IS NOT NULL)
+            WHERE (l.status IN ('ACTIVE', 'CLOSED', 'WRITTEN_OFF')) <> (e.id IS NOT NULL)
                OR (e.id IS NOT NULL AND (e.kind <> 'LOAN_DISBURSEMENT'
                                          OR coalesce(d.principal, 0) <> l.principal_amount))
             ORDER BY l.id
@@ -121,15 +121,19 @@ LOAN_CHECKS = [
     ),
     Check(
         name="fees_receivable",
-        description="the fees-receivable account equals the unpaid late fees of all installments",
+        description=(
+            "the fees-receivable account equals the unpaid late fees of all installments "
+            "of loans not written off"
+        ),
         sql="""
             WITH ledger AS (
                 SELECT -coalesce(sum(p.amount), 0) AS receivable
                 FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id
                 WHERE a.code = 'fees_receivable'
             ), loans AS (
-                SELECT coalesce(sum(fee_charged - fee_paid - fee_waived), 0) AS unpaid_fees
-                FROM loans_installment
+                SELECT coalesce(sum(i.fee_charged - i.fee_paid - i.fee_waived), 0) AS unpaid_fees
+                FROM loans_installment i JOIN loans_loan l ON l.id = i.loan_id
+                WHERE l.status <> 'WRITTEN_OFF'
             )
             SELECT ledger.receivable, loans.unpaid_fees FROM ledger, loans
             WHERE ledger.receivable <> loans.unpaid_fees
@@ -138,14 +142,18 @@ LOAN_CHECKS = [
     ),
     Check(
         name="fee_income",
-        description="fee income equals the late fees charged less the fees waived",
+        description=(
+            "fee income equals the late fees charged less the fees waived and those reversed "
+            "by write-offs"
+        ),
         sql="""
             WITH ledger AS (
                 SELECT coalesce(sum(p.amount), 0) AS income
                 FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id
                 WHERE a.code = 'fee_income'
             ), loans AS (
-                SELECT coalesce(sum(fee_charged - fee_waived), 0) AS kept FROM loans_installment
+                SELECT coalesce((SELECT sum(fee_charged - fee_waived) FROM loans_installment), 0)
+                       - coalesce((SELECT sum(fees) FROM loans_loanwriteoff), 0) AS kept
             )
             SELECT ledger.income, loans.kept FROM ledger, loans WHERE ledger.income <> loans.kept
         """,
@@ -203,6 +211,126 @@ LOAN_CHECKS = [
             ORDER BY l.id
         """,
         columns=("loan_id", "closed_through", "business_date"),
+    ),
+    Check(
+        name="loan_write_offs",
+        description=(
+            "exactly the WRITTEN_OFF loans have a write-off, which records their unpaid "
+            "principal, interest due on or before its date and unpaid fees, adds up to "
+            "written_off_amount, and whose entry moved exactly that principal and those fees"
+        ),
+        sql="""
+            WITH owed AS (
+                SELECT w.id,
+                       sum(i.principal - i.principal_paid) AS principal,
+                       coalesce(sum(i.interest - i.interest_paid)
+                                FILTER (WHERE i.due_date <= w.value_date), 0) AS interest,
+                       sum(i.fee_charged - i.fee_paid - i.fee_waived) AS fees
+                FROM loans_loanwriteoff w JOIN loans_installment i ON i.loan_id = w.loan_id
+                GROUP BY w.id
+            ), posted AS (
+                SELECT w.id,
+                       coalesce(sum(p.amount) FILTER (WHERE a.code = 'loans_receivable'), 0)
+                           AS receivable,
+                       -coalesce(sum(p.amount) FILTER (WHERE a.code = 'loan_loss'), 0) AS loss,
+                       coalesce(sum(p.amount) FILTER (WHERE a.code = 'fees_receivable'), 0)
+                           AS fees_receivable,
+                       -coalesce(sum(p.amount) FILTER (WHERE a.code = 'fee_income'), 0)
+                           AS fee_income,
+                       count(p.id) FILTER (WHERE a.code NOT IN ('loans_receivable', 'loan_loss',
+                                                               'fees_receivable', 'fee_income'))
+                           AS other_legs
+                FROM loans_loanwriteoff w
+                LEFT JOIN ledger_posting p ON p.entry_id = w.entry_id
+                LEFT JOIN ledger_account a ON a.id = p.account_id
+                GROUP BY w.id
+            )
+            SELECT l.id AS loan_id, l.status, l.written_off_amount, w.amount AS write_off_amount,
+                   w.principal, o.principal AS principal_owed, w.interest,
+                   o.interest AS interest_due, w.fees, o.fees AS fees_owed
+            FROM loans_loan l
+            LEFT JOIN loans_loanwriteoff w ON w.loan_id = l.id
+            LEFT JOIN owed o ON o.id = w.id
+            LEFT JOIN posted p ON p.id = w.id
+            WHERE (l.status = 'WRITTEN_OFF') <> (w.id IS NOT NULL)
+               OR (w.id IS NOT NULL AND (
+                       l.written_off_amount <> w.amount
+                       OR (w.principal, w.interest, w.fees)
+                          <> (o.principal, o.interest, o.fees)
+                       OR (p.receivable, p.loss, p.fees_receivable, p.fee_income, p.other_legs)
+                          <> (w.principal, w.principal, w.fees, w.fees, 0)))
+            ORDER BY l.id
+        """,
+        columns=(
+            "loan_id",
+            "status",
+            "written_off_amount",
+            "write_off_amount",
+            "principal",
+            "principal_owed",
+            "interest",
+            "interest_due",
+            "fees",
+            "fees_owed",
+        ),
+    ),
+    Check(
+        name="loan_loss",
+        description="the loan-loss account equals the principal written off",
+        sql="""
+            WITH ledger AS (
+                SELECT -coalesce(sum(p.amount), 0) AS loss
+                FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id
+                WHERE a.code = 'loan_loss'
+            ), loans AS (
+                SELECT coalesce(sum(principal), 0) AS written_off FROM loans_loanwriteoff
+            )
+            SELECT ledger.loss, loans.written_off FROM ledger, loans
+            WHERE ledger.loss <> loans.written_off
+        """,
+        columns=("loss", "written_off"),
+    ),
+    Check(
+        name="recovery_income",
+        description=(
+            "recovery income equals the recoveries, each posted wallet → recovery income "
+            "for its amount"
+        ),
+        sql="""
+            WITH ledger AS (
+                SELECT coalesce(sum(p.amount), 0) AS income
+                FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id
+                WHERE a.code = 'recovery_income'
+            ), recoveries AS (
+                SELECT coalesce(sum(amount), 0) AS recovered FROM loans_loanrecovery
+            ), mismatched AS (
+                SELECT count(*) AS entries
+                FROM loans_loanrecovery r
+                WHERE r.amount <> (SELECT coalesce(sum(p.amount), 0)
+                                   FROM ledger_posting p JOIN ledger_account a
+                                        ON a.id = p.account_id
+                                   WHERE p.entry_id = r.entry_id
+                                     AND a.code = 'recovery_income')
+            )
+            SELECT ledger.income, recoveries.recovered, mismatched.entries AS mismatched_entries
+            FROM ledger, recoveries, mismatched
+            WHERE ledger.income <> recoveries.recovered OR mismatched.entries > 0
+        """,
+        columns=("income", "recovered", "mismatched_entries"),
+    ),
+    Check(
+        name="loan_recovered",
+        description="each loan's recovered_amount is the sum of its recoveries",
+        sql="""
+            WITH recovered AS (
+                SELECT loan_id, sum(amount) AS amount FROM loans_loanrecovery GROUP BY loan_id
+            )
+            SELECT l.id AS loan_id, l.recovered_amount, coalesce(r.amount, 0) AS recoveries
+            FROM loans_loan l LEFT JOIN recovered r ON r.loan_id = l.id
+            WHERE l.recovered_amount <> coalesce(r.amount, 0)
+            ORDER BY l.id
+        """,
+        columns=("loan_id", "recovered_amount", "recoveries"),
     ),
     Check(
         name="installment_allocations",

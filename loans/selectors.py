@@ -17,7 +17,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 
 from ledger.models import JournalEntry
-from ledger.references import late_fee_reference
+from ledger.references import late_fee_reference, write_off_reference
 from ledger.selectors import business_date_get, entry_list
 from lendingsite.months import month_window
 from loans.exceptions import (
@@ -42,7 +42,8 @@ from loans.payoff import PayoffQuote, payoff_lines, payoff_quote
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 PENDING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED)  # waiting for an officer
-DISBURSED_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)  # reached by disbursement only
+# Reached by disbursement only.
+DISBURSED_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED, Loan.Status.WRITTEN_OFF)
 
 
 def loan_get_visible(*, loan_id: int, user) -> Loan:
@@ -221,17 +222,22 @@ def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:
 
 
 def loan_entry_list(*, loan: Loan) -> list[JournalEntry]:
-    """A loan's journal entries, oldest first: disbursement, repayments, late fees, waivers."""
+    """A loan's journal entries, oldest first: disbursement, repayments, late fees, waivers,
+    its write-off and recoveries."""
     entry_ids = [
         loan.disbursement_entry_id,
         *loan.repayments.values_list("entry_id", flat=True),
         *FeeWaiver.objects.filter(installment__loan=loan).values_list("entry_id", flat=True),
+        *loan.recoveries.values_list("entry_id", flat=True),
     ]
     charged = loan.installments.filter(fee_charged__gt=0).values_list("pk", flat=True)
     return list(
         entry_list(
             entry_ids=[pk for pk in entry_ids if pk is not None],
-            references=[late_fee_reference(installment_id=pk) for pk in charged],
+            references=[
+                *(late_fee_reference(installment_id=pk) for pk in charged),
+                write_off_reference(loan_id=loan.pk),
+            ],
         )
     )
 
@@ -277,14 +283,17 @@ class StatusFigures:
 @dataclass(frozen=True)
 class PortfolioSummary:
     by_status: list[StatusFigures]  # every status, in the state machine's order
-    disbursed: Decimal  # principal ever paid out (loans now ACTIVE or CLOSED)
+    disbursed: Decimal  # principal ever paid out (loans now ACTIVE, CLOSED or WRITTEN_OFF)
     collected_principal: Decimal
     collected_interest: Decimal
+    written_off_principal: Decimal = ZERO  # unpaid principal of the loans written off
+    written_off: Decimal = ZERO  # what those loans owed when written off, interest and fees too
+    recovered: Decimal = ZERO  # paid since on written-off loans (recovery income)
 
     @property
     def outstanding_principal(self) -> Decimal:
-        """Principal paid out and not yet repaid (repayments only reach disbursed loans)."""
-        return self.disbursed - self.collected_principal
+        """Principal paid out, not repaid and not written off."""
+        return self.disbursed - self.collected_principal - self.written_off_principal
 
     @property
     def outstanding_total(self) -> Decimal:
@@ -313,6 +322,8 @@ def loan_portfolio_summary() -> PortfolioSummary:
             count=Count("pk"),
             principal=_sum("principal_amount"),
             outstanding=_sum("outstanding_amount"),
+            written_off=_sum("written_off_amount"),
+            recovered=_sum("recovered_amount"),
         )
     }
     by_status = [
@@ -326,8 +337,13 @@ def loan_portfolio_summary() -> PortfolioSummary:
         for status, label in Loan.Status.choices
     ]
     collected = Repayment.objects.filter(status=Repayment.Status.SUCCESS).aggregate(
-        principal=_sum("principal_part"), interest=_sum("interest_part")
+        principal=_sum("principal_part"),
+        interest=_sum("interest_part"),
+        principal_before_write_off=_sum(
+            "principal_part", filter=Q(loan__status=Loan.Status.WRITTEN_OFF)
+        ),
     )
+    written_off = rows.get(Loan.Status.WRITTEN_OFF, {})
     return PortfolioSummary(
         by_status=by_status,
         disbursed=sum(
@@ -335,6 +351,11 @@ def loan_portfolio_summary() -> PortfolioSummary:
         ),
         collected_principal=collected["principal"],
         collected_interest=collected["interest"],
+        # A written-off loan's unpaid principal: what was lent less what was repaid first.
+        written_off_principal=written_off.get("principal", ZERO)
+        - collected["principal_before_write_off"],
+        written_off=written_off.get("written_off", ZERO),
+        recovered=written_off.get("recovered", ZERO),
     )
 
 

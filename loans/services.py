@@ -1,5 +1,9 @@
 """Every write of the loans app: applying, approving, disbursing, rejecting, repaying.
 
+Each event a borrower hears about is written to the notifications outbox by the
+service that makes it, in the same transaction (``_notify``): no event without its
+notification, no notification without its event.
+
 Lock order, everywhere: the loan row, then wallet rows (inside ``ledger_post``), then
 nothing else. Installment rows are children of the loan and are only written under the
 loan's lock, so they need no lock of their own.
@@ -19,6 +23,7 @@ from ledger.models import Account, JournalEntry
 from ledger.references import (
     disbursement_reference,
     fee_waiver_reference,
+    recovery_reference,
     repayment_reference,
 )
 from ledger.selectors import account_system_id, business_date_get
@@ -26,6 +31,7 @@ from ledger.services import ledger_post
 from lendingsite.money import format_money
 from loans.allocation import Owed, Share, allocate
 from loans.close_of_business import ONE_DAY, delinquency_refresh, loans_close_through
+from loans.confirmations import Kind, confirmation_required
 from loans.exceptions import (
     REASON_REQUIRED,
     DecisionForbiddenError,
@@ -45,6 +51,9 @@ from loans.models import (
     Loan,
     LoanEvent,
     LoanProduct,
+    LoanRecovery,
+    LoanWriteOff,
+    OfficerActionRequest,
     Repayment,
     RepaymentAllocation,
     ScheduleVersion,
@@ -52,6 +61,9 @@ from loans.models import (
 from loans.payoff import payoff_lines, payoff_quote
 from loans.rescheduling import PlannedInstallment, schedule_reschedule, schedule_version_record
 from loans.schedule import InterestMethod, Quote, add_months, amortize, emi_amount, quote
+from loans.write_offs import loans_write_off, write_off_figures
+from notifications.models import Notification
+from notifications.services import notification_add
 from wallets.locks import wallet_qs_select_for_update
 from wallets.selectors import wallet_account_id
 
@@ -198,6 +210,22 @@ def _record_event(loan: Loan, source: str, *, actor, reason: str = "", client_ip
     )
 
 
+def _notify(kind: str, *, loan: Loan, ref: object, today: date, **facts) -> None:
+    """Write the borrower's notification of an event, in the event's transaction.
+
+    ``ref`` is the id of the record the event is about (the loan, a repayment, a
+    waiver): with ``kind`` it keys the row, so one event is never notified twice.
+    """
+    notification_add(
+        kind=kind,
+        ref=ref,
+        recipient_id=loan.borrower_id,
+        business_date=today,
+        loan_id=loan.pk,
+        payload=facts,
+    )
+
+
 def _check_open_loan_limit(*, borrower_id: int, limit: int, excluding: int | None = None) -> None:
     open_loans = Loan.objects.filter(borrower_id=borrower_id, status__in=OPEN_STATUSES)
     if excluding is not None:
@@ -224,13 +252,14 @@ def loan_apply(
     schedule; the due dates move to the disbursement's business date."""
     sold = loan_product_get(code=product)
     method = InterestMethod(interest_method or sold.interest_method).value
+    today = business_date_get()
     priced = loan_quote(
         product=sold,
         principal_amount=principal_amount,
         tenure_months=tenure_months,
         interest_rate=interest_rate,
         interest_method=method,
-        first_due_date=add_months(business_date_get(), 1),
+        first_due_date=add_months(today, 1),
     )
     _check_open_loan_limit(borrower_id=borrower.pk, limit=sold.max_open_loans)
     loan = Loan.objects.create(
@@ -257,6 +286,16 @@ def loan_apply(
         for row in priced.installments
     )
     _record_event(loan, "", actor=borrower, client_ip=client_ip)
+    _notify(
+        Notification.Kind.APPLICATION_RECEIVED,
+        loan=loan,
+        ref=loan.pk,
+        today=today,
+        principal_amount=format_money(loan.principal_amount),
+        tenure_months=loan.tenure_months,
+        interest_rate=str(loan.interest_rate),
+        emi_amount=format_money(loan.emi_amount),
+    )
     return loan
 
 
@@ -302,6 +341,14 @@ def loan_approve(*, loan_id: int, officer, client_ip: str | None = None) -> Loan
         )
         loan.approve(by=officer)
         _record_event(loan, Loan.Status.APPLIED, actor=officer, client_ip=client_ip)
+        _notify(
+            Notification.Kind.LOAN_APPROVED,
+            loan=loan,
+            ref=loan.pk,
+            today=business_date_get(),
+            principal_amount=format_money(loan.principal_amount),
+            awaiting_disbursement=loan.needs_two_officers,
+        )
         if loan.needs_two_officers:
             loan.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
             return loan
@@ -363,6 +410,17 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
             "updated_at",
         ]
     )
+    _notify(
+        Notification.Kind.LOAN_DISBURSED,
+        loan=loan,
+        ref=loan.pk,
+        today=today,
+        principal_amount=format_money(loan.principal_amount),
+        emi_amount=format_money(loan.emi_amount),
+        tenure_months=loan.tenure_months,
+        first_due_date=first_due.isoformat(),
+        outstanding_amount=format_money(loan.outstanding_amount),
+    )
 
 
 @transaction.atomic
@@ -385,6 +443,14 @@ def loan_reject(*, loan_id: int, officer, reason: str, client_ip: str | None = N
     _record_event(loan, Loan.Status.APPLIED, actor=officer, reason=reason, client_ip=client_ip)
     loan.save(
         update_fields=["status", "rejected_by", "rejected_at", "rejection_reason", "updated_at"]
+    )
+    _notify(
+        Notification.Kind.LOAN_REJECTED,
+        loan=loan,
+        ref=loan.pk,
+        today=business_date_get(),
+        principal_amount=format_money(loan.principal_amount),
+        reason=reason,
     )
     return loan
 
@@ -448,11 +514,12 @@ def loan_repay(
     idempotency_key: str,
     client_ip: str | None = None,
     prepayment: str | None = None,
-) -> Repayment:
+) -> Repayment | LoanRecovery:
     """Pay ``amount`` from the borrower's wallet towards an ACTIVE loan, on the business date.
 
-    With ``prepayment`` (``REDUCE_EMI`` or ``REDUCE_TENURE``) the payment is a
-    prepayment: see ``_prepay``.
+    On a WRITTEN_OFF loan the payment is a recovery instead (``_loan_recover``: returns a
+    ``LoanRecovery``). With ``prepayment`` (``REDUCE_EMI`` or ``REDUCE_TENURE``) the
+    payment on an ACTIVE loan is a prepayment: see ``_prepay``.
 
     The loan is first brought up to the business date (``loan_catch_up``). The amount
     is split by the product's allocation order (``loans.allocation``), each
@@ -468,11 +535,15 @@ def loan_repay(
     """
     today = business_date_get()
     loan = _locked_loan(loan_id, borrower=borrower)
+    loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
+    if loan.status == Loan.Status.WRITTEN_OFF:
+        return _loan_recover(
+            loan, amount=amount, idempotency_key=idempotency_key, client_ip=client_ip
+        )
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; repayments are accepted only on ACTIVE loans."
         )
-    loan_catch_up(loan=loan, today=today)
     if prepayment is not None:
         return _prepay(
             loan,
@@ -612,7 +683,32 @@ def _repayment_post(
         )
         for share in shares
     )
+    _notify(
+        Notification.Kind.REPAYMENT_RECEIVED,
+        loan=loan,
+        ref=repayment.pk,
+        today=today,
+        amount=format_money(amount),
+        fee_part=format_money(fee_part),
+        interest_part=format_money(interest_part),
+        principal_part=format_money(principal_part),
+        outstanding_amount=format_money(loan.outstanding_amount),
+        value_date=today.isoformat(),
+    )
+    if fully_repaid:
+        _notify_closed(loan, today)
     return repayment
+
+
+def _notify_closed(loan: Loan, today: date) -> None:
+    _notify(
+        Notification.Kind.LOAN_CLOSED,
+        loan=loan,
+        ref=loan.pk,
+        today=today,
+        principal_amount=format_money(loan.principal_amount),
+        closed_on=today.isoformat(),
+    )
 
 
 @transaction.atomic
@@ -647,11 +743,11 @@ def loan_fee_waive(
         )
     today = business_date_get()
     loan = _locked_loan(loan_id)
+    loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; fees are waived only on ACTIVE loans."
         )
-    loan_catch_up(loan=loan, today=today)
     installment = loan.installments.filter(number=installment_number).first()
     if installment is None:
         raise LoanError(
@@ -689,7 +785,7 @@ def loan_fee_waive(
         _record_event(loan, Loan.Status.ACTIVE, actor=officer, reason=reason, client_ip=client_ip)
     loan.save(update_fields=["outstanding_amount", "status", "closed_at", "updated_at"])
     delinquency_refresh(loan_ids=[loan.pk], as_of=today)
-    return FeeWaiver.objects.create(
+    waiver = FeeWaiver.objects.create(
         installment=installment,
         amount=amount,
         reason=reason,
@@ -698,6 +794,124 @@ def loan_fee_waive(
         entry=entry,
         client_ip=client_ip,
     )
+
+    _notify(
+        Notification.Kind.FEE_WAIVED,
+        loan=loan,
+        ref=waiver.pk,
+        today=today,
+        installment_number=installment.number,
+        amount=format_money(amount),
+        remaining_fee_amount=format_money(installment.fee_due),
+        outstanding_amount=format_money(loan.outstanding_amount),
+    )
+    if loan.status == Loan.Status.CLOSED:
+        _notify_closed(loan, today)
+    return waiver
+
+
+def _loan_recover(
+    loan: Loan, *, amount: Decimal, idempotency_key: str, client_ip: str | None
+) -> LoanRecovery:
+    """A payment on a written-off loan (locked by the caller): wallet → recovery income.
+
+    Accepted up to what is still unrecovered (``written_off_amount - recovered_amount``;
+    400 naming it above). Nothing goes back to the installments or to loans receivable:
+    the loss stays booked, and the money recovered is income of its own.
+    """
+    recoverable = loan.written_off_amount - loan.recovered_amount
+    if amount > recoverable:
+        limit = format_money(recoverable)
+        raise RepaymentError(
+            f"amount: {format_money(amount)} is more than the {limit} still to recover on "
+            f"written-off loan {loan.pk}.",
+            code="amount_exceeds_recoverable",
+            extra={"amount": [f"Ensure this value is at most {limit}."], "recoverable": limit},
+        )
+    today = business_date_get()
+    entry = ledger_post(
+        kind=JournalEntry.Kind.RECOVERY,
+        reference=recovery_reference(loan_id=loan.pk, idempotency_key=idempotency_key),
+        legs=[
+            (wallet_account_id(user_id=loan.borrower_id), -amount),
+            (account_system_id(Account.RECOVERY_INCOME), amount),
+        ],
+        description=f"Recovery on written-off loan {loan.pk}",
+        idempotency_key=idempotency_key,
+        created_by=loan.borrower,
+        value_date=today,
+    )
+    loan.recovered_amount += amount
+    loan.save(update_fields=["recovered_amount", "updated_at"])
+    return LoanRecovery.objects.create(
+        loan=loan,
+        amount=amount,
+        value_date=today,
+        idempotency_key=idempotency_key,
+        entry=entry,
+        client_ip=client_ip,
+    )
+
+
+def write_off_reason_check(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise LoanError(
+            "reason: a write-off needs a reason.",
+            code="write_off_reason_required",
+            extra={"reason": ["A write-off needs a reason."]},
+        )
+    return reason
+
+
+@transaction.atomic
+def loan_write_off(
+    *, loan_id: int, officer, reason: str, client_ip: str | None = None
+) -> LoanWriteOff | OfficerActionRequest:
+    """An officer writes off an ACTIVE loan (``loans.write_offs`` has the rule).
+
+    Above the loan's maker-checker threshold, compared with the unpaid principal, the
+    first officer's call records a request and returns it (the API answers 202); a
+    different officer's identical call writes the loan off (``loans.confirmations``).
+    Refusals: no reason (400), no permission or the officer's own loan (403), a loan not
+    ACTIVE (409, nothing changes), the same officer twice (409). Locks: the loan.
+    Transaction: its own (the API and the console call it directly).
+    """
+    reason = write_off_reason_check(reason)
+    today = business_date_get()
+    loan = _locked_loan(loan_id)
+    _check_may_decide(loan, officer, "loans.write_off_loan")
+    loan_catch_up(loan=loan, today=today)
+    if loan.status != Loan.Status.ACTIVE:
+        raise LoanStateError(
+            f"Loan {loan.pk} is {loan.status}; only ACTIVE loans can be written off."
+        )
+    owed = write_off_figures(loan_ids=[loan.pk], day=today)[loan.pk]
+    if owed.total == 0:
+        raise LoanStateError(
+            f"Loan {loan.pk} owes nothing due yet (only interest of later periods): "
+            "there is nothing to write off.",
+            code="nothing_to_write_off",
+        )
+    decision = confirmation_required(
+        kind=Kind.WRITE_OFF,
+        loan=loan,
+        target_id=loan.pk,
+        amount=owed.principal,
+        officer=officer,
+        reason=reason,
+    )
+    if decision.pending:
+        return decision.request
+    (record,) = loans_write_off(
+        loans=[loan],
+        day=today,
+        reason=reason,
+        officer=officer,
+        confirmation=decision.request,
+        client_ip=client_ip,
+    )
+    return record
 
 
 # --- Prepayment and foreclosure (docs/LOANS.md; the payoff rule: loans.payoff) -----------
@@ -870,9 +1084,9 @@ def loan_foreclose(
     """
     today = business_date_get()
     loan = _locked_loan(loan_id, borrower=borrower)
+    loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(f"Loan {loan.pk} is {loan.status}; only ACTIVE loans can be paid off.")
-    loan_catch_up(loan=loan, today=today)
     rows = {r.number: r for r in loan.installments.order_by("number")}
     lines = payoff_lines(installments=rows.values(), disbursed_on=loan.disbursed_on, as_of=today)
     total = payoff_quote(loan_id=loan.pk, as_of=today, lines=lines).total

@@ -6,7 +6,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("lendingsite", "backoffice", "loans", "wallets", "idempotency", "ledger", "accounts")
+PACKAGES = (
+    "lendingsite",
+    "backoffice",
+    "loans",
+    "notifications",
+    "wallets",
+    "idempotency",
+    "ledger",
+    "accounts",
+)
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 

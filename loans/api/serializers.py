@@ -1,7 +1,14 @@
 from rest_framework import serializers
 
 from ledger.selectors import business_date_get
-from loans.models import Installment, Loan, OfficerActionRequest, Repayment
+from loans.models import (
+    Installment,
+    Loan,
+    LoanRecovery,
+    LoanWriteOff,
+    OfficerActionRequest,
+    Repayment,
+)
 from loans.selectors import LoanPosition, loan_positions
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -33,6 +40,8 @@ class LoanOutputSerializer(serializers.ModelSerializer):
             "interest_method",
             "status",
             "outstanding_amount",
+            "written_off_amount",
+            "recovered_amount",
             "emi_amount",
             "total_interest",
             "total_amount",
@@ -224,3 +233,35 @@ class PendingConfirmationSerializer(serializers.ModelSerializer):
             f"maker-checker threshold of {request.threshold}: recorded, and carried out "
             "when a different officer makes the same request."
         )
+
+
+class WriteOffOutputSerializer(serializers.ModelSerializer):
+    """A loan's write-off: what it owed, when, by whom (``officer`` null: the close)."""
+
+    loan_id = serializers.IntegerField()
+    officer = serializers.IntegerField(source="officer_id", allow_null=True)
+    confirmed_request = serializers.IntegerField(source="confirmation_id", allow_null=True)
+
+    class Meta:
+        model = LoanWriteOff
+        fields = [
+            "loan_id",
+            "value_date",
+            "principal",
+            "interest",
+            "fees",
+            "amount",
+            "days_past_due",
+            "officer",
+            "confirmed_request",
+            "reason",
+            "created_at",
+        ]
+
+
+class RecoveryOutputSerializer(serializers.ModelSerializer):
+    loan_id = serializers.IntegerField()
+
+    class Meta:
+        model = LoanRecovery
+        fields = ["id", "loan_id", "amount", "value_date", "created_at"]

@@ -1,5 +1,5 @@
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -18,12 +18,15 @@ from loans.api.serializers import (
     InstallmentOutputSerializer,
     LoanOutputSerializer,
     PayoffQuoteOutputSerializer,
+    PendingConfirmationSerializer,
+    RecoveryOutputSerializer,
     RepaymentOutputSerializer,
     ScheduleVersionOutputSerializer,
     ScheduleVersionRowOutputSerializer,
+    WriteOffOutputSerializer,
     loan_output,
 )
-from loans.models import Repayment
+from loans.models import LoanRecovery, OfficerActionRequest, Repayment
 from loans.schedule import InterestMethod
 from loans.selectors import (
     installment_list,
@@ -43,6 +46,7 @@ from loans.services import (
     loan_quote_cached,
     loan_reject,
     loan_repay,
+    loan_write_off,
 )
 
 
@@ -258,6 +262,67 @@ class LoanFeeWaiveApi(APIView):
         return Response(self.OutputSerializer(made).data, status=status.HTTP_201_CREATED)
 
 
+class CanWriteOff(BasePermission):
+    """Officers holding the ``loans.write_off_loan`` permission."""
+
+    message = "Only officers allowed to write loans off can do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user.is_officer and request.user.has_perm("loans.write_off_loan"))
+
+
+class LoanWriteOffApi(APIView):
+    """An officer writes off an ACTIVE loan, with a reason (two officers above the
+    loan's maker-checker threshold, compared with the unpaid principal).
+
+    Guarded by state: a second write-off is 409, so no idempotency key is needed (an
+    ``Idempotency-Key`` header is accepted and ignored).
+    """
+
+    permission_classes = [IsAuthenticated, IsOfficer, CanWriteOff]
+    error_statuses = (404, 409)
+
+    class InputSerializer(JsonTypedSerializer):
+        reason = serializers.CharField(max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        loan = LoanOutputSerializer()
+        write_off = WriteOffOutputSerializer()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 202: PendingConfirmationSerializer},
+    )
+    @money_operation("write_off")
+    def post(self, request, loan_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = loan_write_off(
+            loan_id=loan_id,
+            officer=request.user,
+            reason=data.validated_data["reason"],
+            client_ip=client_ip(request),
+        )
+        if isinstance(done, OfficerActionRequest):
+            return Response(
+                PendingConfirmationSerializer(done).data, status=status.HTTP_202_ACCEPTED
+            )
+        return Response(
+            {"loan": loan_output(done.loan), "write_off": WriteOffOutputSerializer(done).data}
+        )
+
+
+class RecoveryPaymentOutputSerializer(serializers.Serializer):
+    """A payment on a written-off loan: a recovery."""
+
+    recovery = RecoveryOutputSerializer()
+    new_outstanding = serializers.DecimalField(max_digits=14, decimal_places=2)
+    loan_closed = serializers.BooleanField()
+    written_off_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    recovered_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    recoverable_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
 class RepaymentCreateApi(IdempotentApi):
     permission_classes = [IsAuthenticated, IsBorrower]
     endpoint = "repayments.make-payment"
@@ -283,7 +348,13 @@ class RepaymentCreateApi(IdempotentApi):
     @extend_schema(
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER],
-        responses={201: OutputSerializer},
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="PaymentResult",
+                serializers=[OutputSerializer, RecoveryPaymentOutputSerializer],
+                resource_type_field_name=None,
+            )
+        },
     )
     @money_operation("repayment")
     def post(self, request):
@@ -299,6 +370,18 @@ class RepaymentCreateApi(IdempotentApi):
             prepayment=prepayment,
         )
         loan = repayment.loan
+        if isinstance(repayment, LoanRecovery):
+            body = RecoveryPaymentOutputSerializer(
+                {
+                    "recovery": repayment,
+                    "new_outstanding": loan.outstanding_amount,
+                    "loan_closed": False,
+                    "written_off_amount": loan.written_off_amount,
+                    "recovered_amount": loan.recovered_amount,
+                    "recoverable_amount": loan.written_off_amount - loan.recovered_amount,
+                }
+            ).data
+            return body, repayment.entry
         body = self.OutputSerializer(
             {
                 "repayment": repayment,

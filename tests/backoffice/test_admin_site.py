@@ -61,10 +61,12 @@ def test_officer_index_lists_what_officers_may_see(client):
         "LoanProduct",
         "Repayment",
         "CloseFailure",
+        "OfficerActionRequest",
         "Account",
         "JournalEntry",
         "Posting",
         "IdempotencyRecord",
+        "Notification",
     }
 
 

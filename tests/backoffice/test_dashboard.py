@@ -56,6 +56,8 @@ def test_dashboard_shows_the_portfolio_headlines(client):
         "Outstanding principal": "11,120.00",
         "Collected principal": "2,080.00",
         "Collected interest": "132.00",
+        "Written off": "0.00",
+        "Recovered": "0.00",
     }
 
 

@@ -19,14 +19,16 @@ def test_dashboard_draws_the_portfolio_and_its_charts(open_browser, live_server)
 
         expect(page).to_have_url(f"{live_server.url}/admin/dashboard/")
         headlines = page.locator(".dashboard-headlines li")
-        expect(headlines).to_have_count(7)
+        expect(headlines).to_have_count(9)
         expect(headlines.filter(has_text="PAR30")).to_contain_text("0.00 %")
         expect(headlines.filter(has_text="Disbursed")).to_contain_text("13,200.00")
         expect(headlines.filter(has_text="Outstanding principal")).to_contain_text("11,120.00")
         expect(headlines.filter(has_text="Collected interest")).to_contain_text("132.00")
+        expect(headlines.filter(has_text="Written off")).to_contain_text("0.00")
+        expect(headlines.filter(has_text="Recovered")).to_contain_text("0.00")
 
         status = page.locator("section.dashboard-panel", has_text="Loans by status")
-        expect(status.locator("tbody tr")).to_have_count(5)
+        expect(status.locator("tbody tr")).to_have_count(6)  # WRITTEN_OFF too, with none
         expect(status.locator("tfoot")).to_contain_text("3,05,200.00")
 
         risk = page.locator("section.dashboard-panel", has_text="Portfolio at risk")

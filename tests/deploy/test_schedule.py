@@ -29,6 +29,8 @@ ALERT_TEMPLATE = "lending-alert@.service"
 # Every job, and the ones whose failure must page someone.
 JOBS = {"close_business_day", "reconcile", "purge_idempotency_keys"}
 PAGING = {"close_business_day", "reconcile"}
+# Services that run all the time (no timer): the notification sender.
+SERVICES = {"lending-send-notifications": "send_notifications"}
 
 
 def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
@@ -62,7 +64,7 @@ def job_services() -> dict[str, dict]:
     return {
         path.stem: parse_unit(path)
         for path in sorted(SYSTEMD.glob("*.service"))
-        if path.name != ALERT_TEMPLATE
+        if path.name != ALERT_TEMPLATE and path.stem not in SERVICES
     }
 
 
@@ -135,6 +137,26 @@ def test_job_services_run_a_manage_py_command_once_and_alert_on_failure(name):
     # Restart= would run the close again at once; finding the day closed, it would
     # succeed and the failure would never reach OnFailure=.
     assert "Restart" not in service["Service"]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_the_sender_runs_always_is_restarted_and_pages_when_it_keeps_failing(name):
+    service = parse_unit(SYSTEMD / f"{name}.service")
+
+    exec_start = one(service, "Service", "ExecStart")
+    assert manage_command(exec_start) == SERVICES[name]
+    assert exec_start.endswith(" --loop")
+    assert SERVICES[name] in get_commands()
+    assert one(service, "Service", "Type") == "simple"
+    assert one(service, "Service", "Restart") == "always"
+    assert one(service, "Service", "WorkingDirectory") == APP_HOME
+    assert one(service, "Service", "EnvironmentFile") == ENV_FILE
+    assert one(service, "Service", "User") != "root"
+    assert one(service, "Install", "WantedBy") == "multi-user.target"
+    # Restarted on every exit, it fails (and pages) only when it keeps exiting.
+    assert one(service, "Unit", "OnFailure") == "lending-alert@%n.service"
+    assert int(one(service, "Unit", "StartLimitBurst")) > 1
+    assert not (SYSTEMD / f"{name}.timer").exists()
 
 
 def test_paging_jobs_are_the_close_and_reconcile():
@@ -222,14 +244,19 @@ def test_cron_runs_the_same_jobs_at_the_same_local_times_as_the_timers():
     }
 
     assert variables["CRON_TZ"] == ZONE
-    found = {}
+    found, every_minute = {}, set()
     for line, (minute, hour, dom, month, dow), user, command in entries:
         assert (dom, month, dow) == ("*", "*", "*"), line
         assert user == "lending", line
         assert command[0] == f"{APP_HOME}/deploy/lending-job", line
         assert command[1] in get_commands(), line
-        found[command[1]] = time(int(hour), int(minute))
+        if (minute, hour) == ("*", "*"):
+            every_minute.add(command[1])
+        else:
+            found[command[1]] = time(int(hour), int(minute))
     assert found == by_command
+    # Without systemd, the sender runs once a minute instead of all the time.
+    assert every_minute == set(SERVICES.values())
 
 
 def test_cron_comments_give_the_right_utc_times():

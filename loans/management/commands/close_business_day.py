@@ -90,6 +90,7 @@ class Command(BaseCommand):
             f"  newly overdue:            {totals.newly_overdue}\n"
             f"  late fees charged:        {totals.fees_charged} ({totals.fees_amount:.2f})\n"
             f"  bucket changes:           {totals.bucket_changes}\n"
+            f"  loans written off:        {totals.written_off} ({totals.written_off_amount:.2f})\n"
             f"  failures:                 {len(report.failures)}"
         )
         self._exit_on_failures(report)

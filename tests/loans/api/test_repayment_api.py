@@ -185,11 +185,11 @@ def test_a_repayment_needs_only_the_statements_its_locks_and_ledger_require(
 ):
     """User, lock key, stored outcome, business date, loan and product (locked), unpaid
     installments, wallet (locked), entry, postings, wallet balance, installments, loan,
-    delinquency, repayment, its allocation, outcome, plus the savepoints of the
-    idempotency block and the service (and the test's own)."""
+    delinquency, repayment, its allocation, its notification, outcome, plus the
+    savepoints of the idempotency block and the service (and the test's own)."""
     borrower_client.post(PAY, {"loan_id": loan.pk, "amount": "1.00", "idempotency_key": "warm"})
 
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(23):
         response = borrower_client.post(
             PAY, {"loan_id": loan.pk, "amount": "2.00", "idempotency_key": "measured"}
         )

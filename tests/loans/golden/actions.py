@@ -199,6 +199,31 @@ def foreclose(run: ScenarioRun, step: Step):
     return response
 
 
+@action("write-off")
+def write_off(run: ScenarioRun, step: Step):
+    """An officer writes the loan off (``with: officer=checker`` for the second officer,
+    ``reason=...``)."""
+    officer = run.checker if step.options.get("officer") == "checker" else run.officer
+    return client_for(officer).post(
+        f"/api/loans/{run.loan_id}/write-off",
+        {"reason": step.options.get("reason", "Unrecoverable")},
+        format="json",
+    )
+
+
+@action("recover")
+def recover(run: ScenarioRun, step: Step):
+    """The borrower pays ``amount`` on the written-off loan: a recovery."""
+    response = run.borrower_client.post(
+        "/api/repayments/make-payment",
+        {"loan_id": run.loan_id, "amount": _amount(step), "idempotency_key": run.key(step)},
+        format="json",
+    )
+    if response.status_code == 201:
+        run.notes[f"recovery-{step.number}"] = response.json()["recovery"]["id"]
+    return response
+
+
 # --- Figures ----------------------------------------------------------------------------
 # An expectation's key names a figure. Exact keys are looked up in FIGURES; a key with a
 # prefix (``loan.``, ``body.``, ``ledger.``) in PREFIXED.
@@ -277,10 +302,12 @@ def _body_of(value, path: str):
 
 
 def _ledger(run, code: str):
-    """A system account's balance on its normal side (assets: debits less credits)."""
+    """A system account's balance on its normal side (assets and expenses: debits less
+    credits)."""
     account = Account.objects.get(code=code)
     total = Posting.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or 0
-    return Decimal(-total if account.kind == Account.Kind.ASSET else total)
+    debit_normal = account.kind in (Account.Kind.ASSET, Account.Kind.EXPENSE)
+    return Decimal(-total if debit_normal else total)
 
 
 PREFIXED.update({"body": _body, "loan": _loan, "ledger": _ledger})

@@ -28,6 +28,7 @@ def test_an_empty_book_gives_zero_for_every_status():
         "REJECTED",
         "ACTIVE",
         "CLOSED",
+        "WRITTEN_OFF",
     ]
     assert {row.count for row in summary.by_status} == {0}
     assert summary.disbursed == summary.outstanding_principal == D("0.00")
@@ -48,6 +49,7 @@ def test_loans_are_counted_and_totalled_by_status():
         "REJECTED": (1, D("30000.00"), D("0.00")),
         "ACTIVE": (1, D("12000.00"), D("12000.00") + active.total_interest - D("1000.00")),
         "CLOSED": (1, D("1200.00"), D("0.00")),
+        "WRITTEN_OFF": (0, D("0.00"), D("0.00")),
     }
     assert summary.pending_count == 2  # the application and the approval awaiting a checker
     assert summary.outstanding_total == active.outstanding_amount

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ledger', '0006_business_date'),
-        ('loans', '0011_officer_action_requests'),
+        ('loans', '0014_officers_write_off_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

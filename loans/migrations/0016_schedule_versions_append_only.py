@@ -34,7 +34,7 @@ FROM loans_scheduleversion v JOIN loans_installment i ON i.loan_id = v.loan_id;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("loans", "0012_payoff_prepayment_schedule_versions"),
+        ("loans", "0015_payoff_prepayment_schedule_versions"),
         ("ledger", "0002_ledger_triggers"),
     ]
 
