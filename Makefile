@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost bench-books bench-cob bench-export reliability
+.PHONY: install browser run test test-unit test-browser test-cluster cluster-up cluster-down lint format migrate clean bench bench-cost bench-books bench-cob bench-export bench-statements reliability
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,12 @@ bench-books: $(BIN)/.bench-installed
 # environment variables, e.g. `make bench-cob BENCH_COB_LOANS=20000`; see bench/cob.py.
 bench-cob: install
 	$(BIN)/python -m bench.cob
+
+# A loan statement (JSON and PDF) for a five-year loan repaid every day, about 1,800
+# lines; target under a second each. Writes its block of docs/BENCHMARKS.md (a few
+# minutes, most of them building the loan through the services); see bench/statements.py.
+bench-statements: install
+	$(BIN)/python -m bench.statements
 
 # The admin's CSV export of 10,000 and 100,000 loans: peak memory, streamed and not (a few
 # minutes); rewrites the bench:export block of docs/BENCHMARKS.md.

@@ -1,8 +1,9 @@
 from datetime import date
+from decimal import Decimal
 from functools import cache
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import Account, BusinessDate, JournalEntry, Posting
@@ -50,6 +51,32 @@ def posting_list(*, account_id: int, before_id: int | None = None) -> QuerySet[P
     if before_id is not None:
         postings = postings.filter(id__lt=before_id)
     return postings
+
+
+def posting_list_for_period(*, account_id: int, since: date, until: date) -> QuerySet[Posting]:
+    """An account's postings with value dates ``since`` to ``until``, in the order posted."""
+    return (
+        Posting.objects.filter(
+            account_id=account_id, entry__value_date__gte=since, entry__value_date__lte=until
+        )
+        .select_related("entry")
+        .order_by("entry__value_date", "entry_id", "id")
+    )
+
+
+def account_balance_before(*, account_id: int, day: date) -> Decimal:
+    """An account's balance at the end of the day before ``day``: its earlier postings."""
+    total = Posting.objects.filter(account_id=account_id, entry__value_date__lt=day).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return Decimal("0.00") if total is None else total
+
+
+def account_first_value_date(*, account_id: int) -> date | None:
+    """The value date of an account's first posting (None before its first)."""
+    return Posting.objects.filter(account_id=account_id).aggregate(first=Min("entry__value_date"))[
+        "first"
+    ]
 
 
 def entry_list(*, entry_ids, references=()) -> QuerySet[JournalEntry]:

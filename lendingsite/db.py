@@ -1,6 +1,9 @@
 """Small database helpers the ORM does not offer."""
 
-from django.db import connection
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.db.models import Model
 
 
@@ -32,3 +35,19 @@ def insert_unless_conflict(instance: Model, *, conflict_columns: tuple[str, ...]
     instance._state.adding = False
     instance._state.db = connection.alias
     return True
+
+
+@contextmanager
+def read_snapshot() -> Iterator[None]:
+    """Read in one REPEATABLE READ, READ ONLY transaction: the reads agree with each other.
+
+    Several queries that make up one figure (a statement's lines and its schedule) must
+    not see a payment committed between two of them. Inside a caller's transaction the
+    caller's isolation holds (its reads already see one state of the rows it locked).
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield

@@ -31,6 +31,7 @@ ERROR_DESCRIPTIONS = {
     "`WWW-Authenticate: Bearer`.",
     403: "The caller's role may not do this.",
     404: "No such object, or not one the caller may see.",
+    406: "The Accept header names no type the operation answers with.",
     409: "The object's state does not allow this, or a request with the same idempotency "
     "key is still running (`Retry-After`).",
     413: "The request body is too large.",
@@ -140,8 +141,10 @@ class AutoSchema(SpectacularAutoSchema):
                 response = self._get_response_for_code(
                     OpenApiTypes.STR, code, media_types=["text/html"]
                 )
-            else:
-                response = self._get_response_for_code(ErrorOutputSerializer, code)
+            else:  # errors are JSON, even where the operation also answers with a PDF
+                response = self._get_response_for_code(
+                    ErrorOutputSerializer, code, media_types=["application/json"]
+                )
             response["description"] = ERROR_DESCRIPTIONS[status]
             responses[code] = response
         return responses

@@ -282,6 +282,18 @@ MAX_TRANSFER_AMOUNT = Decimal(env.str("MAX_TRANSFER_AMOUNT", default="1000000.00
 # Idempotency keys are kept at least this long (purge_idempotency_keys deletes older ones).
 IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=72)
 
+# --- Statements ----------------------------------------------------------------------
+# The lender as its loan and wallet statements name it (the PDF's letterhead). The address
+# is one line per line of the letterhead: separate them with "|" in the environment.
+LENDER_NAME = env.str("LENDER_NAME", default="Lending Platform Pvt. Ltd.")
+LENDER_ADDRESS = [
+    line.strip()
+    for line in env.str(
+        "LENDER_ADDRESS", default="12 MG Road|Bengaluru 560001|Karnataka, India"
+    ).split("|")
+    if line.strip()
+]
+
 # --- Loans: eligibility and approval rules ------------------------------------------
 LOAN_MAX_PRINCIPAL = Decimal(env.str("LOAN_MAX_PRINCIPAL", default="500000.00"))
 LOAN_MIN_TENURE_MONTHS = env.int("LOAN_MIN_TENURE_MONTHS", default=1)
@@ -312,7 +324,6 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Lending <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-LENDER_NAME = env.str("LENDER_NAME", default="Lending")
 # The right-hand side of each notification's Message-ID (a domain the lender owns).
 NOTIFICATIONS_MESSAGE_ID_DOMAIN = env.str("NOTIFICATIONS_MESSAGE_ID_DOMAIN", default="localhost")
 # Rows claimed and sent per transaction; a crash re-sends at most this many.

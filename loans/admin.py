@@ -28,6 +28,8 @@ from lendingsite.exceptions import ApplicationError
 from lendingsite.http import client_ip
 from lendingsite.money import format_inr
 from lendingsite.readonly_admin import ReadOnlyAdmin
+from lendingsite.statements import statement_download
+from loans.api.serializers import LoanStatementOutputSerializer
 from loans.exceptions import REASON_REQUIRED, LoanError, LoanStateError
 from loans.locks import loan_product_qs_lock_against_new_loans
 from loans.models import (
@@ -59,6 +61,8 @@ from loans.selectors import (
     schedule_version_list,
 )
 from loans.services import loan_approve, loan_fee_waive, loan_reject, loan_write_off
+from loans.statement_pdf import loan_statement_filename, loan_statement_pdf
+from loans.statements import loan_statement
 from loans.write_offs import write_off_figures
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_for_user
@@ -698,6 +702,7 @@ class LoanAdmin(admin.ModelAdmin):
             **self._decision_context(request, loan),
             "can_waive": loan is not None and self._can_waive(request, loan),
             "can_write_off": loan is not None and self._can_write_off(request, loan),
+            "has_statement": loan is not None and loan.disbursed_on is not None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -731,6 +736,11 @@ class LoanAdmin(admin.ModelAdmin):
                 "<int:loan_id>/approve/", decide, {"action": "approve"}, name="loans_loan_approve"
             ),
             path("<int:loan_id>/reject/", decide, {"action": "reject"}, name="loans_loan_reject"),
+            path(
+                "<int:loan_id>/statement/",
+                self.admin_site.admin_view(self.statement_view),
+                name="loans_loan_statement",
+            ),
             path(
                 "<int:loan_id>/waive-fee/",
                 self.admin_site.admin_view(self.waive_fee_view),
@@ -1015,6 +1025,32 @@ class LoanAdmin(admin.ModelAdmin):
             "title": f"Write off loan #{loan.pk}",
         }
         return TemplateResponse(request, "admin/loans/loan/write_off.html", context)
+
+    # --- statements -----------------------------------------------------------------
+    def statement_view(self, request, loan_id):
+        """Choose a period and download the loan's statement, as the API gives it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        loan = get_object_or_404(Loan, pk=loan_id)
+        change_url = reverse("admin:loans_loan_change", args=[loan.pk])
+        return statement_download(
+            request,
+            build=lambda **period: loan_statement(loan=loan, **period),
+            as_json=lambda statement: LoanStatementOutputSerializer(statement).data,
+            as_pdf=loan_statement_pdf,
+            filename=loan_statement_filename,
+            context={
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": f"Statement of loan #{loan.pk}",
+                "subject": f"Loan #{loan.pk}",
+                "change_url": change_url,
+                "changelist_url": reverse("admin:loans_loan_changelist"),
+                "explanation": "The loan's terms, every event with the balance it left, "
+                "and the schedule: the statement the borrower gets from the API.",
+                "default_period": "from the disbursement to the business date",
+            },
+        )
 
 
 # --- Repayments ----------------------------------------------------------------------

@@ -152,6 +152,13 @@ def loan_list_overdue(*, as_of: date) -> QuerySet[Loan]:
     )
 
 
+def installment_status(installment: Installment, *, as_of: date) -> str:
+    """PAID, OVERDUE (due before ``as_of`` and not fully paid, fees included) or PENDING."""
+    if installment.paid_on is not None:
+        return "PAID"
+    return "OVERDUE" if installment.due_date < as_of else "PENDING"
+
+
 def installment_list(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.order_by("number")
 

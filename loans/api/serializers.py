@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from ledger.selectors import business_date_get
+from lendingsite.statements import StatementPeriodOutputSerializer
 from loans.models import (
     Installment,
     Loan,
@@ -9,7 +10,7 @@ from loans.models import (
     OfficerActionRequest,
     Repayment,
 )
-from loans.selectors import LoanPosition, loan_positions
+from loans.selectors import LoanPosition, installment_status, loan_positions
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -132,9 +133,7 @@ class InstallmentOutputSerializer(serializers.ModelSerializer):
 
     def get_status(self, installment) -> str:
         """PAID, OVERDUE (due before the business date and not fully paid) or PENDING."""
-        if installment.paid_on is not None:
-            return "PAID"
-        return "OVERDUE" if installment.due_date < self.context["business_date"] else "PENDING"
+        return installment_status(installment, as_of=self.context["business_date"])
 
 
 class RepaymentOutputSerializer(serializers.ModelSerializer):
@@ -191,6 +190,91 @@ class ScheduleVersionRowOutputSerializer(serializers.Serializer):
     interest = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     remaining_principal = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class _StatementMoney(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(**MONEY, **kwargs)
+
+
+def _money_text(value) -> str:
+    return f"{value:.2f}"
+
+
+class LoanStatementLineSerializer(serializers.Serializer):
+    """A statement line. Written out directly: a statement has thousands (same output as
+    the declared fields, which document the schema)."""
+
+    MONEY_FIELDS = ("debit", "credit", "fees", "interest", "principal", "balance")
+
+    date = serializers.DateField(source="on")
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    reference = serializers.CharField()
+    debit = _StatementMoney()
+    credit = _StatementMoney()
+    fees = _StatementMoney()
+    interest = _StatementMoney()
+    principal = _StatementMoney()
+    balance = _StatementMoney()
+
+    def to_representation(self, line) -> dict:
+        return {
+            "date": line.on.isoformat(),
+            "kind": line.kind,
+            "description": line.description,
+            "reference": line.reference,
+            **{name: _money_text(getattr(line, name)) for name in self.MONEY_FIELDS},
+        }
+
+
+class LoanStatementScheduleRowSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    due_date = serializers.DateField()
+    principal = _StatementMoney()
+    interest = _StatementMoney()
+    total = _StatementMoney()
+    fee_charged = _StatementMoney()
+    paid = _StatementMoney()
+    fee_paid = _StatementMoney()
+    fee_waived = _StatementMoney()
+    unpaid = _StatementMoney()
+    paid_on = serializers.DateField(allow_null=True)
+    status = serializers.CharField()
+
+
+class LoanStatementOutputSerializer(serializers.Serializer):
+    """A loan's statement (``loans.statements.loan_statement``); the PDF reads the same data."""
+
+    class Terms(serializers.Serializer):
+        product = serializers.CharField(source="product_code")
+        product_name = serializers.CharField()
+        principal_amount = _StatementMoney()
+        interest_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+        interest_method = serializers.CharField()
+        tenure_months = serializers.IntegerField()
+        emi_amount = _StatementMoney()
+        total_interest = _StatementMoney()
+        disbursed_on = serializers.DateField()
+
+    class Totals(serializers.Serializer):
+        debit = _StatementMoney()
+        credit = _StatementMoney()
+
+    loan_id = serializers.IntegerField()
+    borrower_name = serializers.CharField()
+    borrower_email = serializers.CharField()
+    status = serializers.CharField()
+    business_date = serializers.DateField()
+    days_past_due = serializers.IntegerField()
+    delinquency_bucket = serializers.CharField()
+    terms = Terms(source="*")
+    period = StatementPeriodOutputSerializer()
+    opening_balance = _StatementMoney()
+    lines = LoanStatementLineSerializer(many=True)
+    totals = Totals()
+    closing_balance = _StatementMoney()
+    schedule = LoanStatementScheduleRowSerializer(many=True)
 
 
 PENDING_CONFIRMATION = "PENDING_CONFIRMATION"

@@ -17,6 +17,7 @@ loan_urlpatterns = [
     ),
     path("<int:loan_id>/payoff", views.LoanPayoffApi.as_view(), name="loan-payoff"),
     path("<int:loan_id>/foreclose", views.LoanForecloseApi.as_view(), name="loan-foreclose"),
+    path("<int:loan_id>/statement", views.LoanStatementApi.as_view(), name="loan-statement"),
     path("<int:loan_id>/waive-fee", views.LoanFeeWaiveApi.as_view(), name="loan-waive-fee"),
     path("<int:loan_id>/write-off", views.LoanWriteOffApi.as_view(), name="loan-write-off"),
 ]

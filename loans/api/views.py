@@ -1,4 +1,5 @@
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -14,9 +15,15 @@ from lendingsite.http import client_ip
 from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from lendingsite.serializers import MAX_ID, JsonTypedSerializer
+from lendingsite.statements import (
+    STATEMENT_PARAMETERS,
+    StatementApi,
+    StatementPeriodSerializer,
+)
 from loans.api.serializers import (
     InstallmentOutputSerializer,
     LoanOutputSerializer,
+    LoanStatementOutputSerializer,
     PayoffQuoteOutputSerializer,
     PendingConfirmationSerializer,
     RecoveryOutputSerializer,
@@ -48,6 +55,8 @@ from loans.services import (
     loan_repay,
     loan_write_off,
 )
+from loans.statement_pdf import loan_statement_filename, loan_statement_pdf
+from loans.statements import loan_statement
 
 
 class LoanTermsInputSerializer(JsonTypedSerializer):
@@ -174,6 +183,33 @@ class LoanPayoffApi(APIView):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         quote = payoff_quote_get(loan=loan, as_of=query.validated_data.get("date"))
         return Response(PayoffQuoteOutputSerializer(quote).data)
+
+
+class LoanStatementApi(StatementApi):
+    """A disbursed loan's statement for a period: JSON, or PDF (``?format=pdf``).
+
+    The owner or any officer (others get 404); a loan never disbursed is 409.
+    """
+
+    error_statuses = (406, 409)
+
+    @extend_schema(
+        parameters=STATEMENT_PARAMETERS,
+        responses={
+            (200, "application/json"): LoanStatementOutputSerializer,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+        },
+    )
+    def get(self, request, loan_id: int):
+        loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        period = StatementPeriodSerializer(data=request.query_params)
+        period.is_valid(raise_exception=True)
+        statement = loan_statement(loan=loan, **period.validated_data)
+        if self.wants_pdf():
+            return self.pdf_response(
+                loan_statement_pdf(statement), filename=loan_statement_filename(statement)
+            )
+        return Response(LoanStatementOutputSerializer(statement).data)
 
 
 class LoanPendingListApi(APIView):

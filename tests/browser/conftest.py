@@ -40,6 +40,20 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def pdf_page_screenshot(pdf: Path, name: str, *, page: int = 0) -> Path:
+    """Draw one page of a PDF (PDFium) as a PNG under test-artifacts/screenshots/."""
+    import pypdfium2
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        document[page].render(scale=2).to_pil().save(path)
+    finally:
+        document.close()
+    return path
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_screenshots() -> None:
     """Drop the screenshots of an earlier run, so the folder shows this run only."""

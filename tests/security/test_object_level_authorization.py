@@ -12,6 +12,8 @@ from wallets.services import wallet_deposit
 READS_BY_LOAN_ID = [
     "/api/loans/{id}",
     "/api/loans/{id}/schedule",
+    "/api/loans/{id}/statement",
+    "/api/loans/{id}/statement?format=pdf",
     "/api/repayments/loan/{id}",
 ]
 

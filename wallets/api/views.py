@@ -1,4 +1,5 @@
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -12,8 +13,16 @@ from lendingsite.db_router import replica_reads
 from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
 from lendingsite.serializers import MAX_ID, JsonTypedSerializer
+from lendingsite.statements import (
+    STATEMENT_PARAMETERS,
+    StatementApi,
+    StatementPeriodOutputSerializer,
+    StatementPeriodSerializer,
+)
 from wallets.selectors import wallet_get_for_user, wallet_transaction_list
 from wallets.services import wallet_deposit, wallet_withdraw
+from wallets.statement_pdf import wallet_statement_filename, wallet_statement_pdf
+from wallets.statements import wallet_statement
 
 # Transactions per page: the seed's default, and the most one page holds.
 DEFAULT_PAGE = 100
@@ -173,3 +182,63 @@ class WalletWithdrawApi(_WalletTransferApi):
     @money_operation("withdrawal")
     def post(self, request):
         return super().post(request)
+
+
+class WalletStatementOutputSerializer(serializers.Serializer):
+    """A wallet's statement (``wallets.statements.wallet_statement``); the PDF reads the same."""
+
+    class Line(serializers.Serializer):
+        date = serializers.DateField(source="on")
+        kind = serializers.CharField()
+        description = serializers.CharField()
+        reference = serializers.CharField()
+        credit = serializers.DecimalField(max_digits=14, decimal_places=2)
+        debit = serializers.DecimalField(max_digits=14, decimal_places=2)
+        balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+        def to_representation(self, line) -> dict:
+            """Written out directly (a statement has thousands): as the fields declare."""
+            return {
+                "date": line.on.isoformat(),
+                "kind": line.kind,
+                "description": line.description,
+                "reference": line.reference,
+                "credit": f"{line.credit:.2f}",
+                "debit": f"{line.debit:.2f}",
+                "balance": f"{line.balance:.2f}",
+            }
+
+    user_id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    currency = serializers.CharField()
+    business_date = serializers.DateField()
+    period = StatementPeriodOutputSerializer()
+    opening_balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lines = Line(many=True)
+    total_credit = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total_debit = serializers.DecimalField(max_digits=14, decimal_places=2)
+    closing_balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class WalletStatementApi(StatementApi):
+    """The caller's wallet statement for a period: JSON, or PDF (``?format=pdf``)."""
+
+    error_statuses = (406,)
+
+    @extend_schema(
+        parameters=STATEMENT_PARAMETERS,
+        responses={
+            (200, "application/json"): WalletStatementOutputSerializer,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+        },
+    )
+    def get(self, request):
+        period = StatementPeriodSerializer(data=request.query_params)
+        period.is_valid(raise_exception=True)
+        statement = wallet_statement(user=request.user, **period.validated_data)
+        if self.wants_pdf():
+            return self.pdf_response(
+                wallet_statement_pdf(statement), filename=wallet_statement_filename(statement)
+            )
+        return Response(WalletStatementOutputSerializer(statement).data)
