@@ -106,6 +106,17 @@ UPDATE loans_loan l SET status = 'ACTIVE', disbursement_entry_id = e.id,
                         disbursed_on = e.value_date, closed_through = %(today)s::date - 1
 FROM ledger_journalentry e WHERE e.reference = 'disburse:' || l.id;
 
+-- Version 1 of each disbursed loan's schedule: the one it has.
+INSERT INTO loans_scheduleversion
+    (loan_id, number, reason, note, business_date, emi_amount, total_interest, created_at)
+SELECT id, 1, 'DISBURSEMENT', '', disbursed_on, emi_amount, total_interest, created_at
+FROM loans_loan WHERE disbursement_entry_id IS NOT NULL;
+
+INSERT INTO loans_scheduleversionrow
+    (version_id, number, due_date, principal, interest, total, remaining_principal)
+SELECT v.id, i.number, i.due_date, i.principal, i.interest, i.total, i.remaining_principal
+FROM loans_scheduleversion v JOIN loans_installment i ON i.loan_id = v.loan_id;
+
 INSERT INTO ledger_posting (entry_id, account_id, amount)
 SELECT e.id, w.account_id, l.principal_amount
 FROM loans_loan l

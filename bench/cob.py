@@ -167,6 +167,17 @@ FROM bench_cob_plan p,
      LATERAL generate_series(1, %(installments)s) AS k,
      LATERAL (SELECT (p.first_due + (k - p.paid - 1) * interval '1 month')::date AS due_date) d;
 
+-- Version 1 of each loan's schedule: the one it has (reconcile checks it).
+INSERT INTO loans_scheduleversion
+    (loan_id, number, reason, note, business_date, emi_amount, total_interest, created_at)
+SELECT loan_id, 1, 'DISBURSEMENT', '', disbursed_on, installment, 0, now()
+FROM bench_cob_plan;
+
+INSERT INTO loans_scheduleversionrow
+    (version_id, number, due_date, principal, interest, total, remaining_principal)
+SELECT v.id, i.number, i.due_date, i.principal, i.interest, i.total, i.remaining_principal
+FROM loans_scheduleversion v JOIN loans_installment i ON i.loan_id = v.loan_id;
+
 INSERT INTO loans_repayment (loan_id, amount, principal_part, interest_part, fee_part,
                              value_date, type, status, idempotency_key, entry_id, created_at,
                              reversal_reason)

@@ -56,8 +56,10 @@ from loans.selectors import (
     installment_list_fee_due,
     loan_entry_list,
     loan_list_overdue,
+    loan_payoff_quote,
     loan_positions,
     loan_product_list,
+    schedule_version_list,
 )
 from loans.services import loan_approve, loan_fee_waive, loan_reject, loan_write_off
 from loans.statement_pdf import loan_statement_filename, loan_statement_pdf
@@ -226,6 +228,7 @@ class InstallmentInline(ReadOnlyInline):
         "remaining_principal_inr",
         "principal_paid_inr",
         "interest_paid_inr",
+        "interest_waived_inr",
         "fee_charged_inr",
         "fee_paid_inr",
         "fee_waived_inr",
@@ -239,6 +242,7 @@ class InstallmentInline(ReadOnlyInline):
     remaining_principal_inr = inr_column("remaining_principal", "remaining principal")
     principal_paid_inr = inr_column("principal_paid", "principal paid")
     interest_paid_inr = inr_column("interest_paid", "interest paid")
+    interest_waived_inr = inr_column("interest_waived", "interest waived")
     fee_charged_inr = inr_column("fee_charged", "fee charged")
     fee_paid_inr = inr_column("fee_paid", "fee paid")
     fee_waived_inr = inr_column("fee_waived", "fee waived")
@@ -409,6 +413,7 @@ class LoanAdmin(admin.ModelAdmin):
             {"fields": ["two_officers", *DECISION_FIELDS]},
         ),
         ("Fee waivers", {"fields": ["fee_waivers"]}),
+        ("Payoff and schedule versions", {"fields": ["payoff_quote", "schedule_versions"]}),
         (
             "Write-off and recovery",
             {"fields": ["write_off_summary", "recoveries", "officer_requests"]},
@@ -416,7 +421,12 @@ class LoanAdmin(admin.ModelAdmin):
         ("Ledger", {"fields": ["ledger_entries"]}),
     ]
     # Fieldsets of disbursed loans only.
-    SERVICED = ("Servicing", "Fee waivers", "Write-off and recovery")
+    SERVICED = (
+        "Servicing",
+        "Fee waivers",
+        "Payoff and schedule versions",
+        "Write-off and recovery",
+    )
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     # --- list ---------------------------------------------------------------------
@@ -540,6 +550,53 @@ class LoanAdmin(admin.ModelAdmin):
         return format_html(
             '<table class="fee-waivers"><tr><th>installment</th><th>amount</th>'
             "<th>reason</th><th>officer</th><th>value date</th></tr>{}</table>",
+            rows,
+        )
+
+    @admin.display(description="payoff at the business date")
+    def payoff_quote(self, loan):
+        if loan.status != Loan.Status.ACTIVE:
+            return "— (only an ACTIVE loan can be paid off)"
+        today = self._position(loan)[0]
+        quote = loan_payoff_quote(loan=loan, as_of=today)
+        return format_html(
+            '<table class="payoff"><tr><th>principal</th><th>interest</th><th>fees</th>'
+            "<th>credit</th><th>total</th></tr>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>"
+            "</table>",
+            *(
+                format_inr(v)
+                for v in (quote.principal, quote.interest, quote.fees, quote.credit, quote.total)
+            ),
+        )
+
+    @admin.display(description="schedule versions")
+    def schedule_versions(self, loan):
+        versions = list(schedule_version_list(loan=loan))
+        if not versions:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    v.number,
+                    v.get_reason_display(),
+                    v.business_date.isoformat(),
+                    v.created_at.strftime("%Y-%m-%d %H:%M"),
+                    v.installment_count,
+                    format_inr(v.emi_amount),
+                    format_inr(v.total_interest),
+                    v.note or "—",
+                )
+                for v in versions
+            ),
+        )
+        return format_html(
+            '<table class="schedule-versions"><tr><th>version</th><th>why</th>'
+            "<th>business date</th><th>made at</th><th>installments</th><th>EMI</th>"
+            "<th>total interest</th><th>note</th></tr>{}</table>",
             rows,
         )
 

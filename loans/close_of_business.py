@@ -79,7 +79,8 @@ CHARGE_FEES_SQL = """
     WITH due AS (
         SELECT i.id, i.loan_id, p.late_fee_kind, p.late_fee_value, p.late_fee_min,
                p.late_fee_max,
-               (i.principal - i.principal_paid) + (i.interest - i.interest_paid) AS unpaid
+               (i.principal - i.principal_paid)
+                   + (i.interest - i.interest_paid - i.interest_waived) AS unpaid
         FROM loans_installment i
         JOIN loans_loan l ON l.id = i.loan_id
         JOIN loans_loanproduct p ON p.id = l.product_id

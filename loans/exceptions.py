@@ -47,3 +47,17 @@ class ReversalError(ConflictError):
     """Raised when a repayment cannot be reversed now; ``code`` names why."""
 
     default_code = "not_reversible"
+
+
+class ScheduleVersionNotFoundError(NotFoundError):
+    """Raised when a loan has no schedule version of the number asked for."""
+
+
+class PayoffError(LoanError):
+    """Raised when a payoff quote's date, a foreclosure's amount or a prepayment is refused."""
+
+
+class PayoffAmountChangedError(ConflictError):
+    """Raised when a foreclosure's amount is not today's payoff total (the quote is stale)."""
+
+    default_code = "payoff_amount_mismatch"

@@ -435,6 +435,11 @@ class Installment(models.Model):
     remaining_principal = models.DecimalField(max_digits=12, decimal_places=2)
     principal_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     interest_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # Interest the borrower no longer owes: a foreclosure's interest for the days not yet
+    # run, and interest paid in advance that it gave back as credit. Never income.
+    interest_waived = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     # The late fee (at most one per installment, charged by the close of business).
     fee_charged = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     fee_charged_on = models.DateField(null=True, blank=True)
@@ -471,6 +476,11 @@ class Installment(models.Model):
                 name="loans_installment_interest_paid_in_range",
             ),
             models.CheckConstraint(
+                condition=Q(interest_waived__gte=0)
+                & Q(interest__gte=F("interest_paid") + F("interest_waived")),
+                name="loans_installment_interest_waived_in_range",
+            ),
+            models.CheckConstraint(
                 condition=Q(total=F("principal") + F("interest")),
                 name="loans_installment_total_is_sum",
             ),
@@ -489,14 +499,14 @@ class Installment(models.Model):
                 condition=Q(
                     paid_on__isnull=False,
                     principal_paid=F("principal"),
-                    interest_paid=F("interest"),
+                    interest=F("interest_paid") + F("interest_waived"),
                     fee_charged=F("fee_paid") + F("fee_waived"),
                 )
                 | (
                     Q(paid_on__isnull=True)
                     & (
                         Q(principal_paid__lt=F("principal"))
-                        | Q(interest_paid__lt=F("interest"))
+                        | Q(interest__gt=F("interest_paid") + F("interest_waived"))
                         | Q(fee_charged__gt=F("fee_paid") + F("fee_waived"))
                     )
                 ),
@@ -516,9 +526,18 @@ class Installment(models.Model):
         return self.fee_charged - self.fee_paid - self.fee_waived
 
     @property
+    def interest_due(self) -> Decimal:
+        return self.interest - self.interest_paid - self.interest_waived
+
+    @property
+    def principal_due(self) -> Decimal:
+        return self.principal - self.principal_paid
+
+    @property
     def unpaid(self) -> Decimal:
-        """What is still owed on the installment, fees included."""
-        return self.total - self.paid + self.fee_due
+        """What is still owed on the installment, fees included (the one formula; in SQL:
+        ``loans.selectors.UNPAID``)."""
+        return self.principal_due + self.interest_due + self.fee_due
 
 
 class Repayment(models.Model):
@@ -538,6 +557,14 @@ class Repayment(models.Model):
         SUCCESS = "SUCCESS", "Success"
         REVERSED = "REVERSED", "Reversed"
 
+    class Purpose(models.TextChoices):
+        ORDINARY = "ORDINARY", "Repayment"
+        REDUCE_EMI = "REDUCE_EMI", "Prepayment reducing the EMI"
+        REDUCE_TENURE = "REDUCE_TENURE", "Prepayment reducing the tenure"
+        FORECLOSURE = "FORECLOSURE", "Foreclosure (paid off early)"
+
+    PREPAYMENTS = (Purpose.REDUCE_EMI, Purpose.REDUCE_TENURE)
+
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     principal_part = models.DecimalField(max_digits=12, decimal_places=2)
@@ -549,6 +576,17 @@ class Repayment(models.Model):
     idempotency_key = models.CharField(max_length=255)
     entry = models.OneToOneField(
         "ledger.JournalEntry", on_delete=models.PROTECT, related_name="repayment"
+    )
+    # Database defaults too: rows written by SQL (benchmarks, data fixes) get them.
+    purpose = models.CharField(
+        max_length=16,
+        choices=Purpose.choices,
+        default=Purpose.ORDINARY,
+        db_default=Purpose.ORDINARY,
+    )
+    # A foreclosure's interest no longer owed (recorded on its installments too).
+    interest_waived = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # The reversal: the entry negating ``entry``, the entry re-allocating the loan's
@@ -577,6 +615,10 @@ class Repayment(models.Model):
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(interest_waived=0) | Q(purpose="FORECLOSURE", interest_waived__gt=0),
+                name="loans_repayment_waiver_by_foreclosure",
+            ),
             models.UniqueConstraint(
                 fields=["loan", "idempotency_key"], name="loans_repayment_unique_key"
             ),
@@ -656,9 +698,11 @@ class RepaymentAllocation(models.Model):
             models.UniqueConstraint(
                 fields=["repayment", "installment"], name="loans_allocation_unique"
             ),
+            # Interest is negative only where a foreclosure gives back interest paid in
+            # advance (moved to principal: docs/LOANS.md, Foreclosure).
             models.CheckConstraint(
-                condition=Q(fee__gte=0, interest__gte=0, principal__gte=0)
-                & (Q(fee__gt=0) | Q(interest__gt=0) | Q(principal__gt=0)),
+                condition=Q(fee__gte=0, principal__gte=0)
+                & (Q(fee__gt=0) | ~Q(interest=0) | Q(principal__gt=0)),
                 name="loans_allocation_positive",
             ),
         ]
@@ -726,6 +770,77 @@ class CloseFailure(models.Model):
 
     def __str__(self):
         return f"{self.loan_id} {self.day}: {self.error[:60]}"
+
+
+class ScheduleVersion(models.Model):
+    """One schedule a loan has had: version 1 at disbursement, one more per reschedule.
+
+    Append-only (a trigger refuses UPDATE and DELETE, migration
+    ``0016_schedule_versions_append_only``): the history of what the borrower was told
+    they owe, and why it changed. Written only by ``loans.rescheduling``; the loan's
+    current installments always equal its latest version (``reconcile`` checks it).
+    """
+
+    class Reason(models.TextChoices):
+        DISBURSEMENT = "DISBURSEMENT", "Disbursed"
+        REDUCE_EMI = "REDUCE_EMI", "Prepayment reducing the EMI"
+        REDUCE_TENURE = "REDUCE_TENURE", "Prepayment reducing the tenure"
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="schedule_versions")
+    number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    note = models.TextField(blank=True)
+    business_date = models.DateField()
+    repayment = models.ForeignKey(
+        Repayment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    emi_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    total_interest = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["loan", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan", "number"], name="loans_schedule_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="loans_schedule_version_from_1"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Schedule v{self.number} of loan {self.loan_id}"
+
+
+class ScheduleVersionRow(models.Model):
+    """An installment as a schedule version planned it. Append-only, like its version."""
+
+    version = models.ForeignKey(ScheduleVersion, on_delete=models.PROTECT, related_name="rows")
+    number = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    principal = models.DecimalField(max_digits=12, decimal_places=2)
+    interest = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    remaining_principal = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["version", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "number"], name="loans_schedule_version_row_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("principal") + F("interest")),
+                name="loans_schedule_version_row_total",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} of {self.version}"
 
 
 class OfficerActionRequest(models.Model):

@@ -163,7 +163,7 @@ LOAN_CHECKS = [
         sql="""
             WITH unpaid AS (
                 SELECT loan_id,
-                       sum(total - principal_paid - interest_paid
+                       sum(total - principal_paid - interest_paid - interest_waived
                            + fee_charged - fee_paid - fee_waived) AS unpaid
                 FROM loans_installment GROUP BY loan_id
             )
@@ -532,5 +532,131 @@ LOAN_CHECKS = [
             ORDER BY l.id
         """,
         columns=("loan_id", "recovered_amount", "recoveries"),
+    ),
+    Check(
+        name="installment_allocations",
+        description=(
+            "each installment's paid principal, interest and fee equal the sums of the "
+            "allocations made to it (loans whose repayments record allocations)"
+        ),
+        sql="""
+            WITH allocated AS (
+                SELECT installment_id, sum(principal) AS principal, sum(interest) AS interest,
+                       sum(fee) AS fee
+                FROM loans_repaymentallocation GROUP BY installment_id
+            ), allocating AS (
+                SELECT DISTINCT r.loan_id
+                FROM loans_repaymentallocation a JOIN loans_repayment r ON r.id = a.repayment_id
+            )
+            SELECT i.loan_id, i.number, i.principal_paid, coalesce(a.principal, 0) AS principal,
+                   i.interest_paid, coalesce(a.interest, 0) AS interest,
+                   i.fee_paid, coalesce(a.fee, 0) AS fee
+            FROM loans_installment i
+            JOIN allocating g ON g.loan_id = i.loan_id
+            LEFT JOIN allocated a ON a.installment_id = i.id
+            WHERE (i.principal_paid, i.interest_paid, i.fee_paid)
+                  <> (coalesce(a.principal, 0), coalesce(a.interest, 0), coalesce(a.fee, 0))
+            ORDER BY i.loan_id, i.number
+        """,
+        columns=(
+            "loan_id",
+            "number",
+            "principal_paid",
+            "allocated_principal",
+            "interest_paid",
+            "allocated_interest",
+            "fee_paid",
+            "allocated_fee",
+        ),
+    ),
+    Check(
+        name="interest_waived_by_foreclosure",
+        description=(
+            "each loan's waived interest is what its foreclosure waived (no other way "
+            "waives interest)"
+        ),
+        sql="""
+            WITH installments AS (
+                SELECT loan_id, sum(interest_waived) AS waived
+                FROM loans_installment GROUP BY loan_id HAVING sum(interest_waived) <> 0
+            ), foreclosures AS (
+                SELECT loan_id, sum(interest_waived) AS waived
+                FROM loans_repayment
+                WHERE purpose = 'FORECLOSURE' AND status = 'SUCCESS'
+                GROUP BY loan_id HAVING sum(interest_waived) <> 0
+            )
+            SELECT coalesce(i.loan_id, f.loan_id) AS loan_id,
+                   coalesce(i.waived, 0) AS installments_waived,
+                   coalesce(f.waived, 0) AS foreclosure_waived
+            FROM installments i FULL JOIN foreclosures f ON f.loan_id = i.loan_id
+            WHERE coalesce(i.waived, 0) <> coalesce(f.waived, 0)
+            ORDER BY 1
+        """,
+        columns=("loan_id", "installments_waived", "foreclosure_waived"),
+    ),
+    Check(
+        name="interest_income_installments",
+        description=(
+            "interest income equals the interest paid on all installments: waived "
+            "interest never reaches income"
+        ),
+        sql="""
+            WITH ledger AS (
+                SELECT coalesce(sum(p.amount), 0) AS income
+                FROM ledger_posting p JOIN ledger_account a ON a.id = p.account_id
+                WHERE a.code = 'interest_income'
+            ), loans AS (
+                SELECT coalesce(sum(interest_paid), 0) AS paid FROM loans_installment
+            )
+            SELECT ledger.income, loans.paid FROM ledger, loans WHERE ledger.income <> loans.paid
+        """,
+        columns=("income", "paid"),
+    ),
+    Check(
+        name="schedule_versions",
+        description=(
+            "each disbursed loan has schedule versions numbered from 1, and its installments "
+            "and EMI are those of its latest version"
+        ),
+        sql="""
+            WITH latest AS (
+                SELECT DISTINCT ON (loan_id) id, loan_id, number, emi_amount, total_interest
+                FROM loans_scheduleversion ORDER BY loan_id, number DESC
+            ), counted AS (
+                SELECT loan_id, count(*) AS versions, min(number) AS first, max(number) AS last
+                FROM loans_scheduleversion GROUP BY loan_id
+            ), differing AS (
+                SELECT coalesce(i.loan_id, l.loan_id) AS loan_id
+                FROM (SELECT i.* FROM loans_installment i
+                      JOIN latest l ON l.loan_id = i.loan_id) i
+                FULL JOIN (SELECT r.*, l.loan_id FROM loans_scheduleversionrow r
+                           JOIN latest l ON l.id = r.version_id) l
+                  ON l.loan_id = i.loan_id AND l.number = i.number
+                WHERE (i.due_date, i.principal, i.interest, i.remaining_principal)
+                      IS DISTINCT FROM (l.due_date, l.principal, l.interest, l.remaining_principal)
+                GROUP BY 1
+            )
+            SELECT lo.id AS loan_id, coalesce(c.versions, 0) AS versions, c.first, c.last,
+                   (d.loan_id IS NOT NULL) AS rows_differ,
+                   lo.emi_amount, v.emi_amount AS version_emi
+            FROM loans_loan lo
+            LEFT JOIN counted c ON c.loan_id = lo.id
+            LEFT JOIN latest v ON v.loan_id = lo.id
+            LEFT JOIN differing d ON d.loan_id = lo.id
+            WHERE (lo.disbursement_entry_id IS NOT NULL) <> (c.loan_id IS NOT NULL)
+               OR (c.loan_id IS NOT NULL AND (c.first <> 1 OR c.last <> c.versions
+                   OR d.loan_id IS NOT NULL OR lo.emi_amount <> v.emi_amount
+                   OR lo.total_interest <> v.total_interest))
+            ORDER BY lo.id
+        """,
+        columns=(
+            "loan_id",
+            "versions",
+            "first",
+            "last",
+            "rows_differ",
+            "emi_amount",
+            "version_emi",
+        ),
     ),
 ]

@@ -181,6 +181,62 @@ def quote(
     )
 
 
+def amortize(
+    *,
+    principal: Decimal,
+    annual_rate: Decimal,
+    due_dates: tuple[date, ...] | list[date],
+    emi: Decimal | None = None,
+) -> tuple[Installment, ...]:
+    """Re-amortise ``principal`` (reducing balance) over installments on ``due_dates``.
+
+    Loan servicing's prepayment: what is left of a loan is spread again over the
+    installments still to come, keeping their due dates. Without ``emi`` (REDUCE_EMI)
+    every due date keeps an installment and the EMI is the annuity's over that many
+    months. With ``emi`` (REDUCE_TENURE) the EMI is kept, installments are dropped from
+    the end once the principal is repaid, and the last one absorbs the remainder. The
+    rules of ``quote`` apply: interest is ``remaining * r`` to the cent, and the last
+    installment takes all the principal left. Numbers run from 1.
+    """
+    count = len(due_dates)
+    principal, annual_rate, count, _ = _validated(
+        principal, annual_rate, count, InterestMethod.REDUCING
+    )
+    if emi is None:
+        emi = _reducing_emi(principal, annual_rate, count)
+    rows, remaining = [], principal
+    for number, (principal_part, interest_part) in enumerate(
+        _reducing_parts(principal, annual_rate, emi, count), start=1
+    ):
+        if remaining == 0:
+            break
+        remaining -= principal_part
+        rows.append(
+            Installment(
+                number=number,
+                due_date=due_dates[number - 1],
+                principal=principal_part,
+                interest=interest_part,
+                total=principal_part + interest_part,
+                remaining_principal=remaining,
+            )
+        )
+    return tuple(rows)
+
+
+def prorate(amount: Decimal, part: int, whole: int) -> Decimal:
+    """Return ``amount * part / whole`` rounded HALF_UP to the cent, exactly.
+
+    Loan servicing's interest accrued in a period: the period's interest for the days
+    elapsed out of the days in the period. ``0 <= part``, ``0 < whole``.
+    """
+    if whole <= 0 or part < 0:
+        raise ValueError(f"prorate needs 0 <= part and 0 < whole, got {part}/{whole}.")
+    with localcontext(_EXACT):
+        numerator = Decimal(amount) * part
+    return _cents(numerator, Decimal(whole))
+
+
 # Formulas -------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,9 +22,14 @@ from django.db.models.functions import Coalesce, TruncMonth
 from accounts.models import User
 from ledger.models import JournalEntry
 from ledger.references import late_fee_reference, write_off_reference
-from ledger.selectors import entry_list, entry_postings_by_account
+from ledger.selectors import business_date_get, entry_list, entry_postings_by_account
 from lendingsite.months import month_window
-from loans.exceptions import LoanNotFoundError
+from loans.exceptions import (
+    LoanNotFoundError,
+    LoanStateError,
+    PayoffError,
+    ScheduleVersionNotFoundError,
+)
 from loans.models import (
     FeeWaiver,
     Installment,
@@ -33,7 +38,10 @@ from loans.models import (
     LoanProduct,
     OfficerActionRequest,
     Repayment,
+    ScheduleVersion,
+    ScheduleVersionRow,
 )
+from loans.payoff import PayoffQuote, payoff_lines, payoff_quote
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -112,7 +120,14 @@ def loan_positions(*, loan_ids: Iterable[int], as_of: date) -> dict[int, LoanPos
 
 # In SQL, what ``Installment.fee_due`` and ``Installment.unpaid`` say in Python.
 FEE_DUE = F("fee_charged") - F("fee_paid") - F("fee_waived")
-UNPAID = F("principal") - F("principal_paid") + F("interest") - F("interest_paid") + FEE_DUE
+UNPAID = (
+    F("principal")
+    - F("principal_paid")
+    + F("interest")
+    - F("interest_paid")
+    - F("interest_waived")
+    + FEE_DUE
+)
 
 
 def _total_per_loan(installments: QuerySet[Installment], amount: Combinable) -> Coalesce:
@@ -150,6 +165,67 @@ def installment_status(installment: Installment, *, as_of: date) -> str:
 
 def installment_list(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.order_by("number")
+
+
+def loan_payoff_quote(*, loan: Loan, as_of: date) -> PayoffQuote:
+    """What paying ``loan`` off on ``as_of`` costs (the rule: ``loans.payoff``).
+
+    A loan that is not ACTIVE owes nothing to pay off: its quote is all zeros. The
+    caller checks ``as_of`` (the API: not before the business date, at most 90 days
+    after it).
+    """
+    if loan.status != Loan.Status.ACTIVE or loan.disbursed_on is None:
+        return payoff_quote(loan_id=loan.pk, as_of=as_of, lines=[])
+    lines = payoff_lines(
+        installments=loan.installments.all(), disbursed_on=loan.disbursed_on, as_of=as_of
+    )
+    return payoff_quote(loan_id=loan.pk, as_of=as_of, lines=lines)
+
+
+PAYOFF_QUOTE_MAX_DAYS = 90  # how far ahead a payoff can be quoted
+
+
+def payoff_quote_get(*, loan: Loan, as_of: date | None = None) -> PayoffQuote:
+    """The payoff quote a borrower or an officer asks for (``GET /api/loans/{id}/payoff``).
+
+    ``as_of`` defaults to the business date; before it, or more than
+    ``PAYOFF_QUOTE_MAX_DAYS`` after it, is refused (400). Only an ACTIVE loan can be
+    paid off (409 otherwise).
+    """
+    today = business_date_get()
+    as_of = as_of or today
+    if not today <= as_of <= today + timedelta(days=PAYOFF_QUOTE_MAX_DAYS):
+        latest = (today + timedelta(days=PAYOFF_QUOTE_MAX_DAYS)).isoformat()
+        raise PayoffError(
+            f"date: a payoff is quoted from the business date {today.isoformat()} "
+            f"to {latest} ({PAYOFF_QUOTE_MAX_DAYS} days ahead).",
+            code="payoff_date_out_of_range",
+            extra={"date": [f"Ensure this date is between {today.isoformat()} and {latest}."]},
+        )
+    if loan.status != Loan.Status.ACTIVE:
+        raise LoanStateError(
+            f"Loan {loan.pk} is {loan.status}; only ACTIVE loans have a payoff to quote."
+        )
+    return loan_payoff_quote(loan=loan, as_of=as_of)
+
+
+def schedule_version_list(*, loan: Loan) -> QuerySet[ScheduleVersion]:
+    """A loan's schedule versions, oldest first, each with its number of installments."""
+    return (
+        loan.schedule_versions.select_related("repayment")
+        .annotate(installment_count=Count("rows"))
+        .order_by("number")
+    )
+
+
+def schedule_version_rows(*, loan: Loan, number: int) -> QuerySet[ScheduleVersionRow]:
+    """The installments of version ``number`` of a loan's schedule; 404 when unknown."""
+    version = loan.schedule_versions.filter(number=number).first()
+    if version is None:
+        raise ScheduleVersionNotFoundError(
+            f"Loan {loan.pk} has no schedule version {number}.", code="no_such_version"
+        )
+    return version.rows.order_by("number")
 
 
 def repayment_list(*, loan: Loan) -> QuerySet[Repayment]:

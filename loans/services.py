@@ -28,7 +28,7 @@ from ledger.references import (
 from ledger.selectors import account_system_id, business_date_get
 from ledger.services import ledger_post
 from lendingsite.money import format_money
-from loans.allocation import Owed, allocate
+from loans.allocation import Owed, Share, allocate
 from loans.close_of_business import ONE_DAY, delinquency_refresh, loans_close_through
 from loans.confirmations import Kind, confirmation_required
 from loans.exceptions import (
@@ -38,6 +38,8 @@ from loans.exceptions import (
     LoanError,
     LoanNotFoundError,
     LoanStateError,
+    PayoffAmountChangedError,
+    PayoffError,
     RepaymentError,
     SameOfficerError,
 )
@@ -53,8 +55,11 @@ from loans.models import (
     OfficerActionRequest,
     Repayment,
     RepaymentAllocation,
+    ScheduleVersion,
 )
-from loans.schedule import InterestMethod, Quote, add_months, quote
+from loans.payoff import payoff_lines, payoff_quote
+from loans.rescheduling import PlannedInstallment, schedule_reschedule, schedule_version_record
+from loans.schedule import InterestMethod, Quote, add_months, amortize, emi_amount, quote
 from loans.write_offs import loans_write_off, write_off_figures
 from notifications.models import Notification
 from notifications.services import notification_add
@@ -394,6 +399,12 @@ def _disburse(loan: Loan, *, officer, client_ip: str | None) -> None:
     for installment in installments:
         installment.due_date = add_months(first_due, installment.number - 1)
     Installment.objects.bulk_update(installments, ["due_date"])
+    schedule_version_record(
+        loan=loan,
+        reason=ScheduleVersion.Reason.DISBURSEMENT,
+        business_date=today,
+        actor=officer,
+    )
     loan.outstanding_amount = loan.principal_amount + loan.total_interest
     loan.disbursed_on = today
     loan.closed_through = today - ONE_DAY  # its first day to close is the disbursement day
@@ -514,11 +525,13 @@ def loan_repay(
     amount: Decimal,
     idempotency_key: str,
     client_ip: str | None = None,
+    prepayment: str | None = None,
 ) -> Repayment | LoanRecovery:
     """Pay ``amount`` from the borrower's wallet towards an ACTIVE loan, on the business date.
 
     On a WRITTEN_OFF loan the payment is a recovery instead (``_loan_recover``: returns a
-    ``LoanRecovery``).
+    ``LoanRecovery``). With ``prepayment`` (``REDUCE_EMI`` or ``REDUCE_TENURE``) the
+    payment on an ACTIVE loan is a prepayment: see ``_prepay``.
 
     The loan is first brought up to the business date (``loan_catch_up``). The amount
     is split by the product's allocation order (``loans.allocation``), each
@@ -543,6 +556,16 @@ def loan_repay(
         raise LoanStateError(
             f"Loan {loan.pk} is {loan.status}; repayments are accepted only on ACTIVE loans."
         )
+    if prepayment is not None:
+        return _prepay(
+            loan,
+            borrower=borrower,
+            amount=amount,
+            kind=prepayment,
+            today=today,
+            idempotency_key=idempotency_key,
+            client_ip=client_ip,
+        )
     if amount > loan.outstanding_amount:
         outstanding = format_money(loan.outstanding_amount)
         raise RepaymentError(
@@ -561,18 +584,54 @@ def loan_repay(
             Owed(
                 number=i.number,
                 fee=i.fee_due,
-                interest=i.interest - i.interest_paid,
-                principal=i.principal - i.principal_paid,
+                interest=i.interest_due,
+                principal=i.principal_due,
             )
             for i in installments.values()
         ],
         order=order,
     )
+    return _repayment_post(
+        loan,
+        payer=borrower,
+        amount=amount,
+        shares=shares,
+        installments=installments,
+        today=today,
+        idempotency_key=idempotency_key,
+        client_ip=client_ip,
+    )
+
+
+def _repayment_post(
+    loan: Loan,
+    *,
+    payer,
+    amount: Decimal,
+    shares: list[Share],
+    installments: dict[int, Installment],
+    today: date,
+    idempotency_key: str,
+    client_ip: str | None,
+    purpose: str = Repayment.Purpose.ORDINARY,
+    waived: dict[int, Decimal] | None = None,
+) -> Repayment:
+    """Post a payment split into ``shares`` and record it on the locked loan.
+
+    Ledger: wallet -amount; loans receivable +principal, interest income +interest,
+    fees receivable +fees (a foreclosure's interest part is negative when the credit it
+    gives back exceeds the interest it collects). ``waived``: interest no longer owed,
+    by installment number (foreclosure only), recorded on the installments and taken
+    off what the loan owes. At zero outstanding the loan is CLOSED and the repayment
+    ``FULL``.
+    """
+    waived = waived or {}
     fee_part = sum((share.fee for share in shares), ZERO)
     interest_part = sum((share.interest for share in shares), ZERO)
     principal_part = sum((share.principal for share in shares), ZERO)
+    interest_waived = sum(waived.values(), ZERO)
 
-    legs = [(wallet_account_id(user_id=borrower.pk), -amount)]
+    legs = [(wallet_account_id(user_id=payer.pk), -amount)]
     if principal_part:
         legs.append((account_system_id(Account.LOANS_RECEIVABLE), principal_part))
     if interest_part:
@@ -585,27 +644,32 @@ def loan_repay(
         legs=legs,
         description=f"Repayment on loan {loan.pk}",
         idempotency_key=idempotency_key,
-        created_by=borrower,
+        created_by=payer,
         value_date=today,
     )
-    touched = []
+    touched = {}
     for share in shares:
         installment = installments[share.number]
         installment.fee_paid += share.fee
         installment.interest_paid += share.interest
         installment.principal_paid += share.principal
-        if installment.unpaid == 0:
+        touched[share.number] = installment
+    for number, amount_waived in waived.items():
+        installments[number].interest_waived += amount_waived
+        touched[number] = installments[number]
+    for installment in touched.values():
+        if installment.unpaid == 0 and installment.paid_on is None:
             installment.paid_on = today
-        touched.append(installment)
     Installment.objects.bulk_update(
-        touched, ["fee_paid", "interest_paid", "principal_paid", "paid_on"]
+        touched.values(),
+        ["fee_paid", "interest_paid", "principal_paid", "interest_waived", "paid_on"],
     )
 
-    loan.outstanding_amount -= amount
+    loan.outstanding_amount -= amount + interest_waived
     fully_repaid = loan.outstanding_amount == 0
     if fully_repaid:
         loan.close()
-        _record_event(loan, Loan.Status.ACTIVE, actor=borrower, client_ip=client_ip)
+        _record_event(loan, Loan.Status.ACTIVE, actor=payer, client_ip=client_ip)
     loan.save(update_fields=["outstanding_amount", "status", "closed_at", "updated_at"])
     delinquency_refresh(loan_ids=[loan.pk], as_of=today)
     repayment = Repayment.objects.create(
@@ -616,6 +680,8 @@ def loan_repay(
         fee_part=fee_part,
         value_date=today,
         type=Repayment.Type.FULL if fully_repaid else Repayment.Type.PARTIAL,
+        purpose=purpose,
+        interest_waived=interest_waived,
         idempotency_key=idempotency_key,
         entry=entry,
     )
@@ -740,6 +806,7 @@ def loan_fee_waive(
         entry=entry,
         client_ip=client_ip,
     )
+
     _notify(
         Notification.Kind.FEE_WAIVED,
         loan=loan,
@@ -857,3 +924,212 @@ def loan_write_off(
         client_ip=client_ip,
     )
     return record
+
+
+# --- Prepayment and foreclosure (docs/LOANS.md; the payoff rule: loans.payoff) -----------
+
+FORECLOSE_HINT = (
+    "To pay the loan off, use POST /api/loans/{loan_id}/foreclose with the payoff total."
+)
+
+
+def _prepay(
+    loan: Loan,
+    *,
+    borrower,
+    amount: Decimal,
+    kind: str,
+    today: date,
+    idempotency_key: str,
+    client_ip: str | None,
+) -> Repayment:
+    """A prepayment on a locked, caught-up ACTIVE loan; runs in ``loan_repay``'s transaction.
+
+    The payment first settles everything due on or before the business date, and any
+    later installment already partly paid; the rest goes to principal. The installments
+    after the business date with nothing paid are then recomputed as an annuity of the
+    new unpaid principal at the loan's monthly rate, keeping their due dates:
+    ``REDUCE_EMI`` keeps their number and lowers the EMI, ``REDUCE_TENURE`` keeps the EMI
+    and drops installments from the end (the last absorbs the remainder). The principal
+    prepaid is recorded on the first recomputed installment (its principal is the
+    prepayment plus its new principal part, the prepayment paid). A new schedule version
+    records it. Refused (400): flat-interest loans; more than the payoff total; not more
+    than what is due; all the principal (that is a foreclosure).
+    """
+    if kind not in Repayment.PREPAYMENTS:
+        raise PayoffError(
+            f"prepayment: {kind!r} is not REDUCE_EMI or REDUCE_TENURE.",
+            code="unknown_prepayment",
+            extra={"prepayment": ["Must be REDUCE_EMI or REDUCE_TENURE."]},
+        )
+    if loan.interest_method != InterestMethod.REDUCING:
+        raise PayoffError(
+            "prepayment: a flat-interest loan's interest does not fall with its principal, "
+            "so it cannot be prepaid; pay without 'prepayment', or pay it off.",
+            code="prepayment_flat_interest",
+            extra={"prepayment": ["Not allowed on a flat-interest loan."]},
+        )
+    rows = list(loan.installments.order_by("number"))
+    total = payoff_quote(
+        loan_id=loan.pk,
+        as_of=today,
+        lines=payoff_lines(installments=rows, disbursed_on=loan.disbursed_on, as_of=today),
+    ).total
+    hint = FORECLOSE_HINT.format(loan_id=loan.pk)
+    if amount > total:
+        raise PayoffError(
+            f"amount: {format_money(amount)} is more than the payoff total "
+            f"{format_money(total)}. {hint}",
+            code="prepayment_exceeds_payoff",
+            extra={
+                "amount": [f"Ensure this value is at most {format_money(total)}."],
+                "payoff_total": format_money(total),
+            },
+        )
+    settle = [r for r in rows if r.unpaid > 0 and (r.due_date <= today or r.paid or r.fee_charged)]
+    untouched = [r for r in rows if r.due_date > today and r.paid_on is None and r not in settle]
+    due = sum((r.unpaid for r in settle), ZERO)
+    if amount <= due:
+        raise PayoffError(
+            f"amount: a prepayment must be more than what is due now, {format_money(due)}; "
+            "pay that without 'prepayment'.",
+            code="prepayment_not_above_due",
+            extra={"amount": [f"Ensure this value is more than {format_money(due)}."]},
+        )
+    extra = amount - due
+    untouched_principal = sum((r.principal for r in untouched), ZERO)
+    if extra >= untouched_principal:
+        raise PayoffError(
+            f"amount: {format_money(amount)} would repay all the principal; that is a "
+            f"foreclosure (payoff total {format_money(total)}). {hint}",
+            code="prepayment_clears_principal",
+            extra={"amount": ["A prepayment leaves some principal to pay."]},
+        )
+    first = untouched[0]
+    if [r.number for r in untouched] != list(range(first.number, rows[-1].number + 1)):
+        # Only the non-performing order pays later installments out of turn.
+        raise PayoffError(
+            "prepayment: some later installments are already part paid out of turn; "
+            "pay what is due without 'prepayment' first.",
+            code="prepayment_out_of_turn",
+        )
+    new_principal = untouched_principal - extra
+    if kind == Repayment.Purpose.REDUCE_EMI:
+        emi = emi_amount(
+            principal=new_principal, annual_rate=loan.interest_rate, tenure_months=len(untouched)
+        )
+    else:
+        emi = loan.emi_amount
+    recomputed = amortize(
+        principal=new_principal,
+        annual_rate=loan.interest_rate,
+        due_dates=[r.due_date for r in untouched],
+        emi=emi,
+    )
+    planned = [
+        PlannedInstallment(r.number, r.due_date, r.principal, r.interest)
+        for r in rows
+        if r.number < first.number
+    ] + [
+        PlannedInstallment(
+            first.number + index,
+            row.due_date,
+            row.principal + (extra if index == 0 else ZERO),
+            row.interest,
+        )
+        for index, row in enumerate(recomputed)
+    ]
+    # The first recomputed installment holds the prepaid principal: it must be able to
+    # before it is paid (the CHECK principal_paid <= principal); the reschedule below
+    # then gives it its final figures.
+    first.principal += extra
+    first.total += extra
+    first.save(update_fields=["principal", "total"])
+    shares = [
+        Share(r.number, fee=r.fee_due, interest=r.interest_due, principal=r.principal_due)
+        for r in settle
+    ] + [Share(first.number, principal=extra)]
+    repayment = _repayment_post(
+        loan,
+        payer=borrower,
+        amount=amount,
+        shares=shares,
+        installments={r.number: r for r in [*settle, first]},
+        today=today,
+        idempotency_key=idempotency_key,
+        client_ip=client_ip,
+        purpose=kind,
+    )
+    schedule_reschedule(
+        loan=loan,
+        planned=planned,
+        emi_amount=emi,
+        reason=kind,
+        business_date=today,
+        actor=borrower,
+        repayment=repayment,
+        note=f"Prepayment of {format_money(amount)}: {format_money(extra)} to principal.",
+    )
+    return repayment
+
+
+@transaction.atomic
+def loan_foreclose(
+    *,
+    loan_id: int,
+    borrower,
+    amount: Decimal,
+    idempotency_key: str,
+    client_ip: str | None = None,
+) -> Repayment:
+    """Pay an ACTIVE loan off on the business date with its payoff total.
+
+    ``amount`` must equal today's payoff total (``loans.payoff``; 409 naming the current
+    total otherwise: the borrower's quote is stale) and the wallet must hold it (400
+    naming the shortfall). Each installment is settled by its payoff line: fees,
+    interest owed and principal are paid; interest not yet accrued, and interest paid in
+    advance (the credit, moved to principal), become ``interest_waived``, which is never
+    income. The loan is CLOSED and the repayment ``FULL`` (purpose ``FORECLOSURE``).
+
+    Locks: the loan, then the wallet inside ``ledger_post``. Transaction: the caller's
+    when there is one (over HTTP, the idempotency wrapper's), else its own.
+    """
+    today = business_date_get()
+    loan = _locked_loan(loan_id, borrower=borrower)
+    loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
+    if loan.status != Loan.Status.ACTIVE:
+        raise LoanStateError(f"Loan {loan.pk} is {loan.status}; only ACTIVE loans can be paid off.")
+    rows = {r.number: r for r in loan.installments.order_by("number")}
+    lines = payoff_lines(installments=rows.values(), disbursed_on=loan.disbursed_on, as_of=today)
+    total = payoff_quote(loan_id=loan.pk, as_of=today, lines=lines).total
+    if amount != total:
+        raise PayoffAmountChangedError(
+            f"amount: {format_money(amount)} is not today's payoff total "
+            f"{format_money(total)}; pay exactly the payoff total.",
+            extra={
+                "amount": [f"Must be {format_money(total)}."],
+                "payoff_total": format_money(total),
+            },
+        )
+    shares = [
+        Share(
+            line.number,
+            fee=line.fee,
+            interest=line.interest - line.credit,
+            principal=line.principal,
+        )
+        for line in lines
+        if line.fee or line.principal or line.interest != line.credit
+    ]
+    return _repayment_post(
+        loan,
+        payer=borrower,
+        amount=amount,
+        shares=shares,
+        installments=rows,
+        today=today,
+        idempotency_key=idempotency_key,
+        client_ip=client_ip,
+        purpose=Repayment.Purpose.FORECLOSURE,
+        waived={line.number: line.interest_waived for line in lines if line.interest_waived},
+    )

@@ -151,6 +151,7 @@ class InstallmentOutputSerializer(serializers.ModelSerializer):
             "remaining_principal",
             "principal_paid",
             "interest_paid",
+            "interest_waived",
             "paid",
             "fee_charged",
             "fee_paid",
@@ -178,11 +179,48 @@ class RepaymentOutputSerializer(serializers.ModelSerializer):
             "fee_part",
             "value_date",
             "type",
+            "purpose",
+            "interest_waived",
             "status",
             "created_at",
             "reversed_on",
             "reversal_reason",
         ]
+
+
+class PayoffQuoteOutputSerializer(serializers.Serializer):
+    loan_id = serializers.IntegerField()
+    as_of = serializers.DateField()
+    principal = serializers.DecimalField(**MONEY)
+    interest = serializers.DecimalField(**MONEY)
+    fees = serializers.DecimalField(**MONEY)
+    credit = serializers.DecimalField(**MONEY)
+    total = serializers.DecimalField(**MONEY)
+
+
+class ScheduleVersionOutputSerializer(serializers.Serializer):
+    """When and why a loan's schedule was made (``GET /schedule/versions``)."""
+
+    version = serializers.IntegerField(source="number")
+    reason = serializers.CharField()
+    note = serializers.CharField()
+    business_date = serializers.DateField()
+    created_at = serializers.DateTimeField()
+    repayment_id = serializers.IntegerField(allow_null=True)
+    emi_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total_interest = serializers.DecimalField(max_digits=12, decimal_places=2)
+    installments = serializers.IntegerField(source="installment_count")
+
+
+class ScheduleVersionRowOutputSerializer(serializers.Serializer):
+    """An installment as a schedule version planned it (``GET /schedule?version=N``)."""
+
+    number = serializers.IntegerField()
+    due_date = serializers.DateField()
+    principal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    interest = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    remaining_principal = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
 class _StatementMoney(serializers.DecimalField):

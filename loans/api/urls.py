@@ -10,6 +10,13 @@ loan_urlpatterns = [
     path("admin/approve", views.LoanDecisionApi.as_view(), name="loan-decision"),
     path("<int:loan_id>", views.LoanDetailApi.as_view(), name="loan-detail"),
     path("<int:loan_id>/schedule", views.LoanScheduleApi.as_view(), name="loan-schedule"),
+    path(
+        "<int:loan_id>/schedule/versions",
+        views.LoanScheduleVersionListApi.as_view(),
+        name="loan-schedule-versions",
+    ),
+    path("<int:loan_id>/payoff", views.LoanPayoffApi.as_view(), name="loan-payoff"),
+    path("<int:loan_id>/foreclose", views.LoanForecloseApi.as_view(), name="loan-foreclose"),
     path("<int:loan_id>/statement", views.LoanStatementApi.as_view(), name="loan-statement"),
     path("<int:loan_id>/waive-fee", views.LoanFeeWaiveApi.as_view(), name="loan-waive-fee"),
     path(

@@ -28,14 +28,17 @@ from loans.api.serializers import (
     InstallmentOutputSerializer,
     LoanOutputSerializer,
     LoanStatementOutputSerializer,
+    PayoffQuoteOutputSerializer,
     PendingConfirmationSerializer,
     RecoveryOutputSerializer,
     RepaymentOutputSerializer,
+    ScheduleVersionOutputSerializer,
+    ScheduleVersionRowOutputSerializer,
     WriteOffOutputSerializer,
     loan_output,
     quote_output,
 )
-from loans.models import LoanRecovery, OfficerActionRequest
+from loans.models import LoanRecovery, OfficerActionRequest, Repayment
 from loans.reversals import repayment_reverse
 from loans.schedule import InterestMethod
 from loans.selectors import (
@@ -43,12 +46,16 @@ from loans.selectors import (
     loan_get_visible,
     loan_list_for_borrower,
     loan_list_pending,
+    payoff_quote_get,
     repayment_list,
+    schedule_version_list,
+    schedule_version_rows,
 )
 from loans.services import (
     loan_apply,
     loan_approve,
     loan_fee_waive,
+    loan_foreclose,
     loan_quote_cached,
     loan_reject,
     loan_repay,
@@ -134,12 +141,54 @@ class LoanDetailApi(APIView):
 
 
 class LoanScheduleApi(APIView):
-    @extend_schema(responses={200: InstallmentOutputSerializer(many=True)})
+    """The current schedule; ``?version=N``: version N as it was planned (1: at
+    disbursement; the list is ``/schedule/versions``)."""
+
+    class FilterSerializer(JsonTypedSerializer):
+        version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: InstallmentOutputSerializer(many=True)},
+    )
     def get(self, request, loan_id: int):
+        query = self.FilterSerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        if "version" in query.validated_data:
+            planned = schedule_version_rows(loan=loan, number=query.validated_data["version"])
+            return Response(ScheduleVersionRowOutputSerializer(planned, many=True).data)
         rows = installment_list(loan=loan)
         context = {"business_date": business_date_get()}
         return Response(InstallmentOutputSerializer(rows, many=True, context=context).data)
+
+
+class LoanScheduleVersionListApi(APIView):
+    """Every schedule the loan has had, oldest first, with when and why it was made."""
+
+    @extend_schema(responses={200: ScheduleVersionOutputSerializer(many=True)})
+    def get(self, request, loan_id: int):
+        loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        versions = schedule_version_list(loan=loan)
+        return Response(ScheduleVersionOutputSerializer(versions, many=True).data)
+
+
+class LoanPayoffApi(APIView):
+    """What paying the loan off on ``date`` costs (default: the business date)."""
+
+    error_statuses = (404, 409)
+
+    class FilterSerializer(JsonTypedSerializer):
+        date = serializers.DateField(required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: PayoffQuoteOutputSerializer})
+    def get(self, request, loan_id: int):
+        # A plain dict: an empty ``date=`` is a malformed date, not a missing one.
+        query = self.FilterSerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        quote = payoff_quote_get(loan=loan, as_of=query.validated_data.get("date"))
+        return Response(PayoffQuoteOutputSerializer(quote).data)
 
 
 class LoanStatementApi(StatementApi):
@@ -325,6 +374,13 @@ class RepaymentCreateApi(IdempotentApi):
         loan_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         amount = MoneyField()
         idempotency_key = serializers.CharField(max_length=255, required=False)
+        prepayment = serializers.ChoiceField(
+            choices=[purpose.value for purpose in Repayment.PREPAYMENTS],
+            required=False,
+            help_text="pay ahead: settle what is due, the rest to principal, and recompute "
+            "the later installments keeping their number (REDUCE_EMI) or the EMI "
+            "(REDUCE_TENURE)",
+        )
 
     class OutputSerializer(serializers.Serializer):
         repayment = RepaymentOutputSerializer()
@@ -346,13 +402,14 @@ class RepaymentCreateApi(IdempotentApi):
     def post(self, request):
         return super().post(request)
 
-    def perform(self, request, *, key, loan_id, amount):
+    def perform(self, request, *, key, loan_id, amount, prepayment=None):
         repayment = loan_repay(
             loan_id=loan_id,
             borrower=request.user,
             amount=amount,
             idempotency_key=key,
             client_ip=client_ip(request),
+            prepayment=prepayment,
         )
         loan = repayment.loan
         if isinstance(repayment, LoanRecovery):
@@ -447,3 +504,45 @@ class RepaymentReverseApi(APIView):
             payload={"loan_id": loan_id, "repayment_id": repayment_id, "reason": reason},
             operation=operation,
         )
+
+
+class LoanForecloseApi(IdempotentApi):
+    """The borrower pays the loan off today with its payoff total."""
+
+    permission_classes = [IsAuthenticated, IsBorrower]
+    error_statuses = (404, 409, 422)
+
+    class InputSerializer(JsonTypedSerializer):
+        amount = MoneyField()
+        idempotency_key = serializers.CharField(max_length=255, required=False)
+
+    OutputSerializer = RepaymentCreateApi.OutputSerializer
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={201: OutputSerializer},
+    )
+    @money_operation("foreclosure")
+    def post(self, request, loan_id: int):
+        # A key belongs to one loan's foreclosure: the loan is part of the key's scope.
+        self.endpoint = f"loans.foreclose:{loan_id}"
+        self.loan_id = loan_id
+        return super().post(request)
+
+    def perform(self, request, *, key, amount):
+        repayment = loan_foreclose(
+            loan_id=self.loan_id,
+            borrower=request.user,
+            amount=amount,
+            idempotency_key=key,
+            client_ip=client_ip(request),
+        )
+        body = self.OutputSerializer(
+            {
+                "repayment": repayment,
+                "new_outstanding": repayment.loan.outstanding_amount,
+                "loan_closed": repayment.loan.status == repayment.loan.Status.CLOSED,
+            }
+        ).data
+        return body, repayment.entry

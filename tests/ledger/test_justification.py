@@ -148,7 +148,7 @@ def test_four_statements_moving_interest_income_into_a_wallet_are_caught(books):
 
     assert code == 1
     found = failed(result)
-    assert set(found) == {"entries_justified", "interest_income"}
+    assert set(found) == {"entries_justified", "interest_income", "interest_income_installments"}
     assert found["entries_justified"] == [
         {
             "entry_id": planted,

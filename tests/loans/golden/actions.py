@@ -151,6 +151,16 @@ def deposit(run: ScenarioRun, step: Step):
     return response
 
 
+@action("withdraw")
+def withdraw(run: ScenarioRun, step: Step):
+    """The borrower withdraws ``amount`` from their wallet."""
+    return run.borrower_client.post(
+        "/api/wallet/withdraw",
+        {"amount": _amount(step), "idempotency_key": run.key(step)},
+        format="json",
+    )
+
+
 @action("repay")
 def repay(run: ScenarioRun, step: Step):
     """The borrower pays ``amount`` (``with: prepayment=REDUCE_EMI`` or ``REDUCE_TENURE``)."""
@@ -168,6 +178,12 @@ def payoff(run: ScenarioRun, step: Step):
     """The borrower asks for the payoff quote (``with: date=YYYY-MM-DD``; default today)."""
     query = f"?date={step.options['date']}" if "date" in step.options else ""
     return run.borrower_client.get(f"/api/loans/{run.loan_id}/payoff{query}")
+
+
+@action("versions")
+def versions(run: ScenarioRun, step: Step):
+    """The borrower lists the loan's schedule versions (``body.0.reason``, …)."""
+    return run.borrower_client.get(f"/api/loans/{run.loan_id}/schedule/versions")
 
 
 @action("foreclose")
@@ -195,16 +211,6 @@ def reverse(run: ScenarioRun, step: Step):
     return client_for(_officer(run, step)).post(
         f"/api/loans/{run.loan_id}/repayments/{repayment_id}/reverse",
         {"reason": step.options.get("reason", "Payment made in error")},
-        format="json",
-    )
-
-
-@action("withdraw")
-def withdraw(run: ScenarioRun, step: Step):
-    """The borrower withdraws ``amount`` from their wallet."""
-    return run.borrower_client.post(
-        "/api/wallet/withdraw",
-        {"amount": _amount(step), "idempotency_key": run.key(step)},
         format="json",
     )
 
@@ -298,6 +304,12 @@ def _wallet(run):
 @figure("installments")
 def _installments(run):
     return run.loan.installments.count()
+
+
+@figure("versions")
+def _versions(run):
+    """How many schedule versions the loan has had (``/schedule/versions``)."""
+    return len(run.borrower_client.get(f"/api/loans/{run.loan_id}/schedule/versions").json())
 
 
 @figure("business_date")

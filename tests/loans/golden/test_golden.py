@@ -23,7 +23,7 @@ def _same(expected: str, actual) -> bool:
     if actual is None:
         return expected.lower() in ("", "none", "null", "—", "-")
     try:
-        return Decimal(expected.replace(",", "")) == Decimal(str(actual))
+        return Decimal(expected.replace(",", "")) == Decimal(str(actual).replace(",", ""))
     except InvalidOperation:
         return expected == str(actual)
 
