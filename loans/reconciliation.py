@@ -537,13 +537,16 @@ LOAN_CHECKS = [
         name="installment_allocations",
         description=(
             "each installment's paid principal, interest and fee equal the sums of the "
-            "allocations made to it (loans whose repayments record allocations)"
+            "allocations made to it by standing repayments (loans whose repayments record "
+            "allocations)"
         ),
         sql="""
             WITH allocated AS (
-                SELECT installment_id, sum(principal) AS principal, sum(interest) AS interest,
-                       sum(fee) AS fee
-                FROM loans_repaymentallocation GROUP BY installment_id
+                SELECT a.installment_id, sum(a.principal) AS principal,
+                       sum(a.interest) AS interest, sum(a.fee) AS fee
+                FROM loans_repaymentallocation a JOIN loans_repayment r ON r.id = a.repayment_id
+                WHERE r.status = 'SUCCESS'
+                GROUP BY a.installment_id
             ), allocating AS (
                 SELECT DISTINCT r.loan_id
                 FROM loans_repaymentallocation a JOIN loans_repayment r ON r.id = a.repayment_id

@@ -68,5 +68,5 @@ def test_installments_that_differ_from_the_standing_allocations_are_found():
 
     assert code == 1
     failed = _failed(result)
-    assert set(failed) == {"loan_repayments", "repayment_allocations"}
+    assert set(failed) == {"loan_repayments", "repayment_allocations", "installment_allocations"}
     assert failed["repayment_allocations"][0]["repayment_id"] == second.pk
