@@ -62,7 +62,11 @@ def statement_period(*, since: date | None, until: date | None, opens: date, tod
 
 
 class StatementPeriodSerializer(serializers.Serializer):
-    """``from`` and ``to`` from the query string: ISO dates, each optional (empty: absent)."""
+    """``from`` and ``to`` from the query string: ISO dates, each optional. On the API an
+    empty value is a malformed date (400); the console's form sends empty fields for
+    "not chosen" (``ConsolePeriodSerializer``)."""
+
+    empty_means_absent = False
 
     def get_fields(self):
         return {
@@ -71,11 +75,16 @@ class StatementPeriodSerializer(serializers.Serializer):
         }
 
     def to_internal_value(self, data):
-        given = {
-            name: data.get(name) for name in ("from", "to") if data.get(name) not in ("", None)
-        }
+        absent = ("", None) if self.empty_means_absent else (None,)
+        given = {name: data.get(name) for name in ("from", "to") if data.get(name) not in absent}
         values = super().to_internal_value(given)
         return {"since": values.get("from"), "until": values.get("to")}
+
+
+class ConsolePeriodSerializer(StatementPeriodSerializer):
+    """The console's period form: an empty field means the default end of the period."""
+
+    empty_means_absent = True
 
 
 class StatementPeriodOutputSerializer(serializers.Serializer):
@@ -163,7 +172,7 @@ def statement_download(request, *, build, as_json, as_pdf, filename, context: di
     names the PDF. Bad input and refusals are shown as messages on the page.
     """
     download = request.GET.get("download")
-    period = StatementPeriodSerializer(data=request.GET)
+    period = ConsolePeriodSerializer(data=request.GET)
     if download in ("pdf", "json"):
         try:
             period.is_valid(raise_exception=True)

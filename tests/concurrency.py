@@ -1,6 +1,7 @@
 """Run callables at the same moment, each on its own database connection."""
 
 import threading
+from urllib.parse import quote
 
 from django.db import connection
 
@@ -29,3 +30,13 @@ def run_concurrently(functions):
     for thread in threads:
         thread.join()
     return results
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL (a server's address, or the embedded
+    server's socket directory, given to libpq as ``host``)."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    if db["HOST"].startswith("/"):
+        return f"postgres://{db['USER']}{password}@/{db['NAME']}?host={quote(db['HOST'])}"
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -17,6 +17,7 @@ from accounts.audit import _command_source
 from accounts.models import User, UserAuditEvent
 from accounts.services import OFFICER_GROUP_NAME, user_role_change
 from tests.accounts.factories import AdminFactory, BorrowerFactory, OfficerFactory
+from tests.concurrency import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -176,9 +177,11 @@ def test_registration_through_the_api_is_recorded_with_its_request(api_client):
 @pytest.mark.django_db(transaction=True)
 def test_a_management_command_is_recorded_as_such():
     """``manage.py createofficer`` in its own process, against this test's database."""
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "lendingsite.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "lendingsite.settings",
+    }
 
     result = subprocess.run(
         [

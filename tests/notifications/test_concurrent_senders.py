@@ -8,27 +8,16 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from notifications.models import Notification
 from notifications.services import notification_add, notifications_send_pending
 from tests.accounts.factories import BorrowerFactory
+from tests.concurrency import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 START = date(2026, 1, 10)
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL (a server's address, or the embedded
-    server's socket directory, given to libpq as ``host``)."""
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    if db["HOST"].startswith("/"):
-        return f"postgres://{db['USER']}{password}@/{db['NAME']}?host={quote(db['HOST'])}"
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def sender(smtp_url: str, *args: str, **variables: str) -> subprocess.Popen:
