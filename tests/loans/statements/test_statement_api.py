@@ -182,10 +182,15 @@ def test_a_bad_period_or_format_is_400_naming_it(serviced_loan, query, field, co
 
 
 @pytest.mark.django_db
-def test_empty_dates_mean_the_defaults(serviced_loan):
+def test_empty_dates_are_malformed_on_the_api(serviced_loan):
+    """The schema says ISO dates: an empty one is refused (leave it out for the default)."""
     response = client_for(serviced_loan.borrower).get(_url(serviced_loan, "?from=&to="))
 
-    assert response.json()["period"] == {"from": "2026-01-10", "to": "2026-03-21"}
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "from" in body
+    assert "to" in body
 
 
 @pytest.mark.django_db
