@@ -18,7 +18,8 @@ Three counters, each over a window of ``LOGIN_LOCKOUT_MINUTES`` from its first f
 An attempt refused by a limit is not checked and not counted. The counters are rows in
 PostgreSQL (``LoginFailureCounter``), written with one upsert each: they hold across
 instances and survive a Redis outage. The API's login and the admin's share them
-(``accounts.backends.ThrottledModelBackend``).
+(``accounts.backends.ThrottledModelBackend``). A counter whose window has ended counts for
+nothing; ``login_failures_purge`` (the daily ``purge_login_failures`` job) deletes them.
 """
 
 from dataclasses import dataclass
@@ -104,3 +105,18 @@ def login_succeeded(*, email: str, address: str) -> None:
     pair, _, _ = _keys(email, address)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM accounts_loginfailurecounter WHERE key = %s", [pair])
+
+
+PURGE_SQL = "DELETE FROM accounts_loginfailurecounter WHERE window_started_at < %(since)s"
+
+
+def login_failures_purge() -> int:
+    """Delete the counters whose window has ended (they refuse nothing); the number deleted.
+
+    A failure counted while this runs is safe either way: the upsert of a counter whose
+    window ended starts it again at one, which is what re-inserting it after the delete
+    does.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(PURGE_SQL, {"since": timezone.now() - _window()})
+        return cursor.rowcount

@@ -27,7 +27,7 @@ ENV_FILE = "/etc/lending/lending.env"
 ZONE = "Asia/Kolkata"
 ALERT_TEMPLATE = "lending-alert@.service"
 # Every job, and the ones whose failure must page someone.
-JOBS = {"close_business_day", "reconcile", "purge_idempotency_keys"}
+JOBS = {"close_business_day", "reconcile", "purge_idempotency_keys", "purge_login_failures"}
 PAGING = {"close_business_day", "reconcile"}
 # Services that run all the time (no timer): the notification sender.
 SERVICES = {"lending-send-notifications": "send_notifications"}
