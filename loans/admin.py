@@ -363,6 +363,8 @@ class LoanAdmin(admin.ModelAdmin):
         Column("rejected_at", "rejected_at", DATETIME),
         Column("rejection_reason", "rejection_reason"),
         Column("closed_at", "closed_at", DATETIME),
+        Column("written_off_amount", "written_off_amount", MONEY),
+        Column("recovered_amount", "recovered_amount", MONEY),
     )
     # Decision fields shown only once they hold something (an active loan has no rejecter).
     DECISION_FIELDS = (

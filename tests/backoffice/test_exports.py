@@ -16,6 +16,7 @@ from accounts.models import DataExport
 from ledger.models import JournalEntry, Posting
 from lendingsite.csv_export import Column, csv_cell, csv_rows_stream
 from loans.models import Loan
+from loans.services import loan_write_off
 from tests.accounts.factories import AdminFactory, BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, applied_loan, repaid
 
@@ -72,7 +73,25 @@ def test_loans_export_holds_what_the_list_shows_filters_and_search_included():
     assert row["applied_at"] == "2026-03-02T01:30:00+05:30"
     assert row["disbursed_on"] == active.disbursed_on.isoformat()
     assert row["rejected_at"] == "" and row["closed_at"] == ""
+    assert (row["written_off_amount"], row["recovered_amount"]) == ("0.00", "0.00")
     assert response["Content-Disposition"].startswith('attachment; filename="loans-')
+
+
+@pytest.mark.django_db
+def test_a_written_off_loan_exports_what_was_written_off_and_recovered():
+    """12,000.00 at 12 % for 12 months (EMI 1,066.19), written off on the day it was
+    disbursed: the principal, with no interest due yet and no fee. 300.00 recovered."""
+    officer = OfficerFactory()
+    loan = active_loan(BorrowerFactory(), officer, principal="12000.00")
+    loan_write_off(loan_id=loan.pk, officer=officer, reason="Borrower absconded")
+    repaid(loan, "300.00", key="recovery")
+
+    rows = table(signed_in(officer).get(LOANS, {"status__exact": "WRITTEN_OFF"}))
+
+    assert [(r["loan_id"], r["written_off_amount"], r["recovered_amount"]) for r in rows] == [
+        (str(loan.pk), "12000.00", "300.00")
+    ]
+    assert rows[0]["outstanding_amount"] == "0.00"
 
 
 @pytest.mark.django_db
