@@ -39,6 +39,7 @@ from ledger.models import Account, JournalEntry
 from ledger.references import reallocation_reference
 from ledger.selectors import account_system_id, business_date_get, entry_postings_by_account
 from ledger.services import ledger_post, ledger_reverse
+from lendingsite.money import format_money
 from loans.close_of_business import ONE_DAY, delinquency_refresh
 from loans.confirmations import confirmation_required
 from loans.exceptions import LoanError, RepaymentNotFoundError, ReversalError
@@ -59,7 +60,14 @@ from loans.replay import (
     Waiver,
     replay,
 )
-from loans.services import _check_may_decide, _locked_loan, _record_event, loan_catch_up
+from loans.services import (
+    _check_may_decide,
+    _locked_loan,
+    _notify,
+    _record_event,
+    loan_catch_up,
+)
+from notifications.models import Notification
 
 ZERO = Decimal("0.00")
 REVERSIBLE_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)
@@ -167,7 +175,8 @@ def repayment_reverse(
         ]
     )
     owing = loan.outstanding_amount > 0
-    if owing and loan.status == Loan.Status.CLOSED:
+    reopened = owing and loan.status == Loan.Status.CLOSED
+    if reopened:
         loan.reopen()
         _record_event(
             loan,
@@ -183,6 +192,17 @@ def repayment_reverse(
         update_fields=["outstanding_amount", "status", "closed_at", "closed_through", "updated_at"]
     )
     delinquency_refresh(loan_ids=[loan.pk], as_of=today)
+    _notify(
+        Notification.Kind.REPAYMENT_REVERSED,
+        loan=loan,
+        ref=repayment.pk,
+        today=today,
+        amount=format_money(repayment.amount),
+        value_date=repayment.value_date.isoformat(),
+        reason=reason,
+        outstanding_amount=format_money(loan.outstanding_amount),
+        reopened=reopened,
+    )
     return repayment
 
 

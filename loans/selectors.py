@@ -167,18 +167,20 @@ def installment_list(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.order_by("number")
 
 
-def loan_payoff_quote(*, loan: Loan, as_of: date) -> PayoffQuote:
+def loan_payoff_quote(
+    *, loan: Loan, as_of: date, installments: Iterable[Installment] | None = None
+) -> PayoffQuote:
     """What paying ``loan`` off on ``as_of`` costs (the rule: ``loans.payoff``).
 
     A loan that is not ACTIVE owes nothing to pay off: its quote is all zeros. The
     caller checks ``as_of`` (the API: not before the business date, at most 90 days
-    after it).
+    after it). ``installments``: the loan's, when the caller has read them already.
     """
     if loan.status != Loan.Status.ACTIVE or loan.disbursed_on is None:
         return payoff_quote(loan_id=loan.pk, as_of=as_of, lines=[])
-    lines = payoff_lines(
-        installments=loan.installments.all(), disbursed_on=loan.disbursed_on, as_of=as_of
-    )
+    if installments is None:
+        installments = loan.installments.all()
+    lines = payoff_lines(installments=installments, disbursed_on=loan.disbursed_on, as_of=as_of)
     return payoff_quote(loan_id=loan.pk, as_of=as_of, lines=lines)
 
 

@@ -695,21 +695,43 @@ def _repayment_post(
         )
         for share in shares
     )
+    if purpose == Repayment.Purpose.FORECLOSURE:
+        _notify(
+            Notification.Kind.LOAN_FORECLOSED,
+            loan=loan,
+            ref=repayment.pk,
+            today=today,
+            amount=format_money(amount),
+            fee_part=format_money(fee_part),
+            interest_part=format_money(interest_part),
+            principal_part=format_money(principal_part),
+            interest_waived=format_money(interest_waived),
+            principal_amount=format_money(loan.principal_amount),
+            value_date=today.isoformat(),
+        )
+    elif purpose == Repayment.Purpose.ORDINARY:
+        _notify_repayment(loan, repayment, today)
+        if fully_repaid:
+            _notify_closed(loan, today)
+    # A prepayment is notified by ``_prepay`` once the schedule is recomputed.
+    return repayment
+
+
+def _notify_repayment(loan: Loan, repayment: Repayment, today: date, **schedule) -> None:
+    """``repayment_received``; ``schedule``: a prepayment's new EMI and installments."""
     _notify(
         Notification.Kind.REPAYMENT_RECEIVED,
         loan=loan,
         ref=repayment.pk,
         today=today,
-        amount=format_money(amount),
-        fee_part=format_money(fee_part),
-        interest_part=format_money(interest_part),
-        principal_part=format_money(principal_part),
+        amount=format_money(repayment.amount),
+        fee_part=format_money(repayment.fee_part),
+        interest_part=format_money(repayment.interest_part),
+        principal_part=format_money(repayment.principal_part),
         outstanding_amount=format_money(loan.outstanding_amount),
         value_date=today.isoformat(),
+        **schedule,
     )
-    if fully_repaid:
-        _notify_closed(loan, today)
-    return repayment
 
 
 def _notify_closed(loan: Loan, today: date) -> None:
@@ -855,7 +877,7 @@ def _loan_recover(
     )
     loan.recovered_amount += amount
     loan.save(update_fields=["recovered_amount", "updated_at"])
-    return LoanRecovery.objects.create(
+    recovery = LoanRecovery.objects.create(
         loan=loan,
         amount=amount,
         value_date=today,
@@ -863,6 +885,18 @@ def _loan_recover(
         entry=entry,
         client_ip=client_ip,
     )
+    _notify(
+        Notification.Kind.RECOVERY_RECEIVED,
+        loan=loan,
+        ref=recovery.pk,
+        today=today,
+        amount=format_money(amount),
+        written_off_amount=format_money(loan.written_off_amount),
+        recovered_amount=format_money(loan.recovered_amount),
+        still_owed=format_money(loan.written_off_amount - loan.recovered_amount),
+        value_date=today.isoformat(),
+    )
+    return recovery
 
 
 def write_off_reason_check(reason: str | None) -> str:
@@ -1069,6 +1103,15 @@ def _prepay(
         actor=borrower,
         repayment=repayment,
         note=f"Prepayment of {format_money(amount)}: {format_money(extra)} to principal.",
+    )
+    _notify_repayment(
+        loan,
+        repayment,
+        today,
+        prepayment=kind,
+        emi_amount=format_money(loan.emi_amount),
+        installments_left=len(recomputed),
+        last_due_date=recomputed[-1].due_date.isoformat(),
     )
     return repayment
 

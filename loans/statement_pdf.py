@@ -57,6 +57,21 @@ def loan_statement_pdf(statement: LoanStatement) -> bytes:
         ("Days past due", str(statement.days_past_due)),
         ("Delinquency", statement.delinquency_bucket),
     ]
+    if statement.written_off_amount:
+        facts += [
+            ("Written off", format_inr(statement.written_off_amount)),
+            ("Recovered", format_inr(statement.recovered_amount)),
+        ]
+    if statement.payoff is not None:
+        payoff = statement.payoff
+        facts.append(
+            (
+                f"Payoff on {payoff.as_of.isoformat()}",
+                f"{format_inr(payoff.total)} (principal {format_inr(payoff.principal)}, "
+                f"interest {format_inr(payoff.interest)}, fees {format_inr(payoff.fees)}, "
+                f"less credit {format_inr(payoff.credit)})",
+            )
+        )
     lines = PdfTable(
         heading="Account activity",
         columns=LINE_COLUMNS,
@@ -116,7 +131,8 @@ def loan_statement_pdf(statement: LoanStatement) -> bytes:
             notes=[
                 "Debit adds to what the loan owes and credit takes off it; the balance is "
                 "what the loan owed after each line: unpaid principal, unpaid scheduled "
-                "interest and unpaid late fees."
+                "interest and unpaid late fees. A written-off loan owes 0 on this "
+                "statement; what is paid on it afterwards is shown as recovered.",
             ],
         )
     )

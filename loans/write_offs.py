@@ -12,7 +12,8 @@ A write-off on business date D of an ACTIVE loan (its row locked by the caller):
   credited, fee income debited). Interest was never recognised as income until paid, so
   nothing is posted for it. No entry when both are 0.
 - **State**: ACTIVE → WRITTEN_OFF (``Loan.write_off``), a ``LoanEvent`` with the officer
-  (or none: the close) as actor and the reason.
+  (or none: the close) as actor and the reason, and the borrower's notification
+  (``loan_written_off``: what is still owed, and that payments count as recoveries).
 
 The installments are left as they stood: they are the record of what was unpaid, and
 reconcile checks the write-off against them. Set-based: a handful of statements for
@@ -32,7 +33,10 @@ from ledger.models import Account, JournalEntry
 from ledger.references import write_off_reference
 from ledger.selectors import account_system_id
 from ledger.services import EntryToPost, ledger_post, ledger_post_many
+from lendingsite.money import format_money
 from loans.models import Loan, LoanEvent, LoanWriteOff, OfficerActionRequest
+from notifications.models import Notification
+from notifications.services import NotificationToAdd, notifications_add_many
 
 ZERO = Decimal("0.00")
 
@@ -182,5 +186,24 @@ def loans_write_off(
             client_ip=client_ip,
         )
         for loan in loans
+    )
+    notifications_add_many(
+        rows=(
+            NotificationToAdd(
+                kind=Notification.Kind.LOAN_WRITTEN_OFF,
+                ref=loan.pk,
+                recipient_id=loan.borrower_id,
+                business_date=day,
+                loan_id=loan.pk,
+                payload={
+                    "written_off_amount": format_money(owed[loan.pk].total),
+                    "principal": format_money(owed[loan.pk].principal),
+                    "interest": format_money(owed[loan.pk].interest),
+                    "fees": format_money(owed[loan.pk].fees),
+                    "value_date": day.isoformat(),
+                },
+            )
+            for loan in loans
+        )
     )
     return records

@@ -32,6 +32,10 @@ class Notification(models.Model):
         FEE_CHARGED = "fee_charged", "A late fee was charged on your loan"
         FEE_WAIVED = "fee_waived", "A late fee on your loan was waived"
         LOAN_CLOSED = "loan_closed", "Your loan is closed"
+        LOAN_FORECLOSED = "loan_foreclosed", "Your loan is paid off"
+        REPAYMENT_REVERSED = "repayment_reversed", "A payment on your loan was reversed"
+        LOAN_WRITTEN_OFF = "loan_written_off", "Your loan has been written off"
+        RECOVERY_RECEIVED = "recovery_received", "Payment received on your written-off loan"
 
     class Channel(models.TextChoices):
         EMAIL = "EMAIL", "Email"

@@ -236,7 +236,7 @@ class LoanStatementLineSerializer(serializers.Serializer):
     """A statement line. Written out directly: a statement has thousands (same output as
     the declared fields, which document the schema)."""
 
-    MONEY_FIELDS = ("debit", "credit", "fees", "interest", "principal", "balance")
+    MONEY_FIELDS = ("debit", "credit", "fees", "interest", "principal", "recovered", "balance")
 
     date = serializers.DateField(source="on")
     kind = serializers.CharField()
@@ -247,6 +247,7 @@ class LoanStatementLineSerializer(serializers.Serializer):
     fees = _StatementMoney()
     interest = _StatementMoney()
     principal = _StatementMoney()
+    recovered = _StatementMoney(help_text="paid on a written-off loan (its balance stays 0)")
     balance = _StatementMoney()
 
     def to_representation(self, line) -> dict:
@@ -291,6 +292,7 @@ class LoanStatementOutputSerializer(serializers.Serializer):
     class Totals(serializers.Serializer):
         debit = _StatementMoney()
         credit = _StatementMoney()
+        recovered = _StatementMoney()
 
     loan_id = serializers.IntegerField()
     borrower_name = serializers.CharField()
@@ -306,6 +308,11 @@ class LoanStatementOutputSerializer(serializers.Serializer):
     totals = Totals()
     closing_balance = _StatementMoney()
     schedule = LoanStatementScheduleRowSerializer(many=True)
+    written_off_amount = _StatementMoney()
+    recovered_amount = _StatementMoney()
+    payoff = PayoffQuoteOutputSerializer(
+        allow_null=True, help_text="paying it off on the business date; null unless ACTIVE"
+    )
 
 
 PENDING_CONFIRMATION = "PENDING_CONFIRMATION"

@@ -51,7 +51,7 @@ def test_the_owner_gets_the_statement_as_json(serviced_loan):
     body = response.json()
     assert body["period"] == {"from": "2026-01-10", "to": "2026-03-21"}
     assert (body["opening_balance"], body["closing_balance"]) == ("0.00", "153362.00")
-    assert body["totals"] == {"debit": "168442.00", "credit": "15080.00"}
+    assert body["totals"] == {"debit": "168442.00", "credit": "15080.00", "recovered": "0.00"}
     assert [line["balance"] for line in body["lines"]] == [
         "168000.00",
         "163000.00",
@@ -70,10 +70,24 @@ def test_the_owner_gets_the_statement_as_json(serviced_loan):
         "fees": "100.00",
         "interest": "900.00",
         "principal": "9000.00",
+        "recovered": "0.00",
         "balance": "153100.00",
     }
     assert body["terms"]["emi_amount"] == "14000.00"
     assert [row["status"] for row in body["schedule"][:3]] == ["PAID", "OVERDUE", "PENDING"]
+    # Paying off on 21 Mar: principal 1,50,000 - #1's 12,500 = 1,37,500; interest: #2's
+    # unpaid 600 (1,500 - 900) plus #3's accrued 1,500 x 11 / 31 days (10 Mar to 10 Apr)
+    # = 532.258 -> 532.26; fees: #2's 262. Total 1,38,894.26.
+    assert body["payoff"] == {
+        "loan_id": serviced_loan.pk,
+        "as_of": "2026-03-21",
+        "principal": "137500.00",
+        "interest": "1132.26",
+        "fees": "262.00",
+        "credit": "0.00",
+        "total": "138894.26",
+    }
+    assert (body["written_off_amount"], body["recovered_amount"]) == ("0.00", "0.00")
 
 
 @pytest.mark.django_db
@@ -96,6 +110,10 @@ def test_the_pdf_carries_the_same_figures_as_the_json(serviced_loan):
     for line in body["lines"]:  # every line, in the JSON's order
         position = text.index(line_text(line), position)
     assert "Total of the period 1,68,442.00 15,080.00 1,53,362.00" in text
+    assert (
+        "Payoff on 2026-03-21 1,38,894.26 (principal 1,37,500.00, interest 1,132.26, "
+        "fees 262.00, less credit 0.00)"
+    ) in text
     for row in body["schedule"]:
         figures = [format_inr(D(row[key])) for key in ("principal", "interest", "total")]
         assert f"{row['number']} {row['due_date']} {' '.join(figures)}" in text
