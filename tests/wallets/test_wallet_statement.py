@@ -10,13 +10,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
+from ledger.models import Posting
 from lendingsite.money import format_inr
-from tests.accounts.factories import BorrowerFactory
+from loans.reversals import repayment_reverse
+from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.conftest import client_for
 from tests.loans.servicing.helpers import close_through, set_business_date
 from tests.loans.statements.scenario import serviced_loan_scenario
 from wallets.models import Wallet
-from wallets.services import wallet_deposit, wallet_withdraw
+from wallets.services import wallet_deposit, wallet_deposit_reverse, wallet_withdraw
 from wallets.statements import wallet_statement
 
 D = Decimal
@@ -147,3 +149,41 @@ def test_a_bad_period_is_400_naming_it(borrower_client, query, field, code):
 @pytest.mark.django_db
 def test_without_a_token_it_is_401(api_client):
     assert api_client.get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_corrections_show_as_their_own_lines(serviced_loan):
+    """The serviced loan's borrower, then on 21 Mar: a deposit of 1,000.00 that bounces
+    (reversed), and the 10,000.00 payment of 21 Feb reversed (refunded to the wallet).
+
+    | date   | line                        | credit   | debit  | balance  |
+    | …      | (EXPECTED above)            |          |        | 1,37,000 |
+    | Mar 21 | deposit                     | 1,000    |        | 1,38,000 |
+    | Mar 21 | the deposit reversed        |          | 1,000  | 1,37,000 |
+    | Mar 21 | the repayment reversed      | 10,000   |        | 1,47,000 |
+    """
+    borrower = serviced_loan.borrower
+    officer = OfficerFactory()
+    wallet_deposit(user=borrower, amount=D("1000.00"), idempotency_key="bounces")
+    deposit = Posting.objects.filter(entry__kind="DEPOSIT", entry__idempotency_key="bounces").get(
+        amount__gt=0
+    )
+    wallet_deposit_reverse(transaction_id=deposit.pk, officer=officer, reason="Cheque bounced")
+    second = serviced_loan.repayments.get(idempotency_key="p2")
+    repayment_reverse(
+        loan_id=serviced_loan.pk, repayment_id=second.pk, officer=officer, reason="Duplicate"
+    )
+
+    statement = wallet_statement(user=borrower, since=date(2026, 3, 1))
+
+    assert _rows(statement) == _expected(
+        [
+            (date(2026, 3, 21), "DEPOSIT", "1000", "0", "138000"),
+            (date(2026, 3, 21), "REVERSAL", "0", "1000", "137000"),
+            (date(2026, 3, 21), "REVERSAL", "10000", "0", "147000"),
+        ]
+    )
+    bounced, refund = statement.lines[1:]
+    assert "Cheque bounced" in bounced.description
+    assert f"repayment {second.pk} on loan {serviced_loan.pk}" in refund.description
+    assert statement.closing_balance == Wallet.objects.get(user=borrower).balance
