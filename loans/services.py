@@ -39,7 +39,6 @@ from loans.exceptions import (
     LoanNotFoundError,
     LoanStateError,
     PayoffAmountChangedError,
-    PayoffError,
     RepaymentError,
     SameOfficerError,
 )
@@ -58,8 +57,9 @@ from loans.models import (
     ScheduleVersion,
 )
 from loans.payoff import payoff_lines, payoff_quote
-from loans.rescheduling import PlannedInstallment, schedule_reschedule, schedule_version_record
-from loans.schedule import InterestMethod, Quote, add_months, amortize, emi_amount, quote
+from loans.prepayment import LoanTerms, prepayment_plan
+from loans.rescheduling import schedule_reschedule, schedule_version_record
+from loans.schedule import InterestMethod, Quote, add_months, quote
 from loans.write_offs import loans_write_off, write_off_figures
 from notifications.models import Notification
 from notifications.services import notification_add
@@ -962,11 +962,6 @@ def loan_write_off(
 
 # --- Prepayment and foreclosure (docs/LOANS.md; the payoff rule: loans.payoff) -----------
 
-FORECLOSE_HINT = (
-    "To pay the loan off, use POST /api/loans/{loan_id}/foreclose with the payoff total."
-)
-
-
 def _prepay(
     loan: Loan,
     *,
@@ -979,116 +974,28 @@ def _prepay(
 ) -> Repayment:
     """A prepayment on a locked, caught-up ACTIVE loan; runs in ``loan_repay``'s transaction.
 
-    The payment first settles everything due on or before the business date, and any
-    later installment already partly paid; the rest goes to principal. The installments
-    after the business date with nothing paid are then recomputed as an annuity of the
-    new unpaid principal at the loan's monthly rate, keeping their due dates:
-    ``REDUCE_EMI`` keeps their number and lowers the EMI, ``REDUCE_TENURE`` keeps the EMI
-    and drops installments from the end (the last absorbs the remainder). The principal
-    prepaid is recorded on the first recomputed installment (its principal is the
-    prepayment plus its new principal part, the prepayment paid). A new schedule version
-    records it. Refused (400): flat-interest loans; more than the payoff total; not more
-    than what is due; all the principal (that is a foreclosure).
+    The rule (what it settles, the schedule it leaves, what is refused) is
+    ``loans.prepayment``. Here: the payment is posted with the plan's shares, the
+    installments get the planned schedule, a new schedule version records it, and the
+    borrower is told the new EMI once the schedule is recomputed.
     """
-    if kind not in Repayment.PREPAYMENTS:
-        raise PayoffError(
-            f"prepayment: {kind!r} is not REDUCE_EMI or REDUCE_TENURE.",
-            code="unknown_prepayment",
-            extra={"prepayment": ["Must be REDUCE_EMI or REDUCE_TENURE."]},
-        )
-    if loan.interest_method != InterestMethod.REDUCING:
-        raise PayoffError(
-            "prepayment: a flat-interest loan's interest does not fall with its principal, "
-            "so it cannot be prepaid; pay without 'prepayment', or pay it off.",
-            code="prepayment_flat_interest",
-            extra={"prepayment": ["Not allowed on a flat-interest loan."]},
-        )
-    rows = list(loan.installments.order_by("number"))
-    total = payoff_quote(
-        loan_id=loan.pk,
-        as_of=today,
-        lines=payoff_lines(installments=rows, disbursed_on=loan.disbursed_on, as_of=today),
-    ).total
-    hint = FORECLOSE_HINT.format(loan_id=loan.pk)
-    if amount > total:
-        raise PayoffError(
-            f"amount: {format_money(amount)} is more than the payoff total "
-            f"{format_money(total)}. {hint}",
-            code="prepayment_exceeds_payoff",
-            extra={
-                "amount": [f"Ensure this value is at most {format_money(total)}."],
-                "payoff_total": format_money(total),
-            },
-        )
-    settle = [r for r in rows if r.unpaid > 0 and (r.due_date <= today or r.paid or r.fee_charged)]
-    untouched = [r for r in rows if r.due_date > today and r.paid_on is None and r not in settle]
-    due = sum((r.unpaid for r in settle), ZERO)
-    if amount <= due:
-        raise PayoffError(
-            f"amount: a prepayment must be more than what is due now, {format_money(due)}; "
-            "pay that without 'prepayment'.",
-            code="prepayment_not_above_due",
-            extra={"amount": [f"Ensure this value is more than {format_money(due)}."]},
-        )
-    extra = amount - due
-    untouched_principal = sum((r.principal for r in untouched), ZERO)
-    if extra >= untouched_principal:
-        raise PayoffError(
-            f"amount: {format_money(amount)} would repay all the principal; that is a "
-            f"foreclosure (payoff total {format_money(total)}). {hint}",
-            code="prepayment_clears_principal",
-            extra={"amount": ["A prepayment leaves some principal to pay."]},
-        )
-    first = untouched[0]
-    if [r.number for r in untouched] != list(range(first.number, rows[-1].number + 1)):
-        # Only the non-performing order pays later installments out of turn.
-        raise PayoffError(
-            "prepayment: some later installments are already part paid out of turn; "
-            "pay what is due without 'prepayment' first.",
-            code="prepayment_out_of_turn",
-        )
-    new_principal = untouched_principal - extra
-    if kind == Repayment.Purpose.REDUCE_EMI:
-        emi = emi_amount(
-            principal=new_principal, annual_rate=loan.interest_rate, tenure_months=len(untouched)
-        )
-    else:
-        emi = loan.emi_amount
-    recomputed = amortize(
-        principal=new_principal,
-        annual_rate=loan.interest_rate,
-        due_dates=[r.due_date for r in untouched],
-        emi=emi,
+    rows = {r.number: r for r in loan.installments.order_by("number")}
+    plan = prepayment_plan(
+        terms=loan_terms(loan), rows=list(rows.values()), amount=amount, kind=kind, today=today
     )
-    planned = [
-        PlannedInstallment(r.number, r.due_date, r.principal, r.interest)
-        for r in rows
-        if r.number < first.number
-    ] + [
-        PlannedInstallment(
-            first.number + index,
-            row.due_date,
-            row.principal + (extra if index == 0 else ZERO),
-            row.interest,
-        )
-        for index, row in enumerate(recomputed)
-    ]
     # The first recomputed installment holds the prepaid principal: it must be able to
     # before it is paid (the CHECK principal_paid <= principal); the reschedule below
     # then gives it its final figures.
-    first.principal += extra
-    first.total += extra
+    first = rows[plan.first]
+    first.principal += plan.extra
+    first.total += plan.extra
     first.save(update_fields=["principal", "total"])
-    shares = [
-        Share(r.number, fee=r.fee_due, interest=r.interest_due, principal=r.principal_due)
-        for r in settle
-    ] + [Share(first.number, principal=extra)]
     repayment = _repayment_post(
         loan,
         payer=borrower,
         amount=amount,
-        shares=shares,
-        installments={r.number: r for r in [*settle, first]},
+        shares=plan.shares,
+        installments=rows,
         today=today,
         idempotency_key=idempotency_key,
         client_ip=client_ip,
@@ -1096,13 +1003,13 @@ def _prepay(
     )
     schedule_reschedule(
         loan=loan,
-        planned=planned,
-        emi_amount=emi,
+        planned=plan.planned,
+        emi_amount=plan.emi,
         reason=kind,
         business_date=today,
         actor=borrower,
         repayment=repayment,
-        note=f"Prepayment of {format_money(amount)}: {format_money(extra)} to principal.",
+        note=f"Prepayment of {format_money(amount)}: {format_money(plan.extra)} to principal.",
     )
     _notify_repayment(
         loan,
@@ -1110,10 +1017,21 @@ def _prepay(
         today,
         prepayment=kind,
         emi_amount=format_money(loan.emi_amount),
-        installments_left=len(recomputed),
-        last_due_date=recomputed[-1].due_date.isoformat(),
+        installments_left=plan.installments_left,
+        last_due_date=plan.last_due_date.isoformat(),
     )
     return repayment
+
+
+def loan_terms(loan: Loan) -> LoanTerms:
+    """The loan's own terms, as the prepayment rule takes them."""
+    return LoanTerms(
+        loan_id=loan.pk,
+        disbursed_on=loan.disbursed_on,
+        interest_rate=loan.interest_rate,
+        interest_method=loan.interest_method,
+        emi_amount=loan.emi_amount,
+    )
 
 
 @transaction.atomic
