@@ -785,6 +785,7 @@ class ScheduleVersion(models.Model):
         DISBURSEMENT = "DISBURSEMENT", "Disbursed"
         REDUCE_EMI = "REDUCE_EMI", "Prepayment reducing the EMI"
         REDUCE_TENURE = "REDUCE_TENURE", "Prepayment reducing the tenure"
+        REVERSAL = "REVERSAL", "Recomputed after a reversal"
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="schedule_versions")
     number = models.PositiveIntegerField()

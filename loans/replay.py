@@ -6,7 +6,10 @@ loan owes — is a function of:
 
 - its schedule (due dates, scheduled principal and interest) and its product's rules;
 - its standing money events (repayments not reversed, fee waivers), in value-date order,
-  then in the order they were made (their journal entries' ids);
+  then in the order they were made (their journal entries' ids). A repayment is applied
+  as it was made: an ordinary one by the allocation order; a prepayment by
+  ``loans.prepayment`` (which also recomputes the schedule after it); a foreclosure by
+  ``loans.payoff`` (which waives the interest not yet accrued);
 - the days closed for it (``Loan.closed_through``).
 
 ``replay`` computes that function with the live rules, not copies of them: allocation
@@ -26,15 +29,19 @@ Pure: no database. ``loans.reversals`` reads the events, calls ``replay`` and wr
 differences, with the ledger entries that move the books to match.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from loans.allocation import Owed, Share, allocate
 from loans.close_of_business import late_fee_is_due, late_fee_price
+from loans.exceptions import PayoffError
+from loans.payoff import payoff_lines, payoff_quote
+from loans.prepayment import REDUCE_EMI, REDUCE_TENURE, LoanTerms, prepayment_plan
 
 ZERO = Decimal("0.00")
 ONE_DAY = timedelta(days=1)
+ORDINARY, FORECLOSURE = "ORDINARY", "FORECLOSURE"
 
 
 class ReplayConflictError(Exception):
@@ -62,15 +69,28 @@ class InstallmentState:
     fee_paid: Decimal = ZERO
     fee_waived: Decimal = ZERO
     paid_on: date | None = None
+    interest_waived: Decimal = ZERO
+
+    @property
+    def paid(self) -> Decimal:
+        return self.principal_paid + self.interest_paid
 
     @property
     def fee_due(self) -> Decimal:
         return self.fee_charged - self.fee_paid - self.fee_waived
 
     @property
+    def interest_due(self) -> Decimal:
+        return self.interest - self.interest_paid - self.interest_waived
+
+    @property
+    def principal_due(self) -> Decimal:
+        return self.principal - self.principal_paid
+
+    @property
     def unpaid_scheduled(self) -> Decimal:
         """Principal and interest still unpaid (what a late fee is priced on)."""
-        return self.principal - self.principal_paid + self.interest - self.interest_paid
+        return self.principal_due + self.interest_due
 
     @property
     def unpaid(self) -> Decimal:
@@ -80,6 +100,10 @@ class InstallmentState:
         """Everything the replay decides about the installment (for comparisons)."""
         return (
             self.number,
+            self.due_date,
+            self.principal,
+            self.interest,
+            self.interest_waived,
             self.principal_paid,
             self.interest_paid,
             self.fee_charged,
@@ -98,6 +122,7 @@ class Payment:
     value_date: date
     amount: Decimal
     seq: int
+    purpose: str = ORDINARY  # or REDUCE_EMI, REDUCE_TENURE, FORECLOSURE
 
 
 @dataclass(frozen=True)
@@ -136,6 +161,8 @@ class Replayed:
     installments: dict[int, InstallmentState]
     shares: dict[int, list[Share]] = field(default_factory=dict)
     settled_by: int | None = None  # the payment after which nothing was owed
+    emi: Decimal | None = None  # the EMI of the schedule the events leave
+    waived: dict[int, Decimal] = field(default_factory=dict)  # by foreclosures, by key
 
     @property
     def outstanding(self) -> Decimal:
@@ -157,9 +184,12 @@ def replay(
     schedule: list[InstallmentState],
     events: list[Payment | Waiver],
     closed_through: date,
+    terms: LoanTerms | None = None,
 ) -> Replayed:
-    """Service a loan from its disbursement: ``schedule`` (fresh, nothing paid) and the
-    standing ``events``, with every day up to ``closed_through`` closed.
+    """Service a loan from its disbursement: ``schedule`` (the schedule at disbursement,
+    nothing paid) and the standing ``events``, with every day up to ``closed_through``
+    closed. ``terms`` (the loan's rate, method, EMI at disbursement) are needed when the
+    events hold a prepayment or a foreclosure.
 
     Raises ``ReplayConflictError`` when an event cannot stand (see its docstring).
     """
@@ -167,7 +197,8 @@ def replay(
         installments={
             i.number: InstallmentState(i.number, i.due_date, i.principal, i.interest)
             for i in schedule
-        }
+        },
+        emi=terms.emi_amount if terms else None,
     )
     ordered = sorted(events, key=lambda e: (e.value_date, e.seq))
     # The days on which something can happen: an event, or an installment's fee falling
@@ -184,7 +215,11 @@ def replay(
         by_day.setdefault(event.value_date, []).append(event)
     for day in days:
         for event in by_day.get(day, ()):
-            if isinstance(event, Payment):
+            if isinstance(event, Payment) and event.purpose in (REDUCE_EMI, REDUCE_TENURE):
+                _prepay(state, _terms(terms, event), event)
+            elif isinstance(event, Payment) and event.purpose == FORECLOSURE:
+                _foreclose(state, _terms(terms, event), event)
+            elif isinstance(event, Payment):
                 _pay(state, rules, event)
             else:
                 _waive(state, event)
@@ -225,6 +260,93 @@ def _pay(state: Replayed, rules: Rules, payment: Payment) -> None:
         if installment.unpaid == 0:
             installment.paid_on = payment.value_date
     state.shares[payment.key] = shares
+    if state.outstanding == 0:
+        state.settled_by = payment.key
+
+
+def _terms(terms: LoanTerms | None, payment: Payment) -> LoanTerms:
+    if terms is None:
+        raise ValueError(f"replaying repayment {payment.key} ({payment.purpose}) needs the terms")
+    return terms
+
+
+def _apply(state: Replayed, payment: Payment, shares: list[Share]) -> None:
+    """Record ``payment``'s shares on the installments, as ``_repayment_post`` does."""
+    for share in shares:
+        installment = state.installments[share.number]
+        installment.fee_paid += share.fee
+        installment.interest_paid += share.interest
+        installment.principal_paid += share.principal
+    state.shares[payment.key] = shares
+
+
+def _settle(state: Replayed, day: date) -> None:
+    """``paid_on``: the day an installment has nothing left unpaid; none while it has."""
+    for installment in state.installments.values():
+        if installment.unpaid == 0 and installment.paid_on is None:
+            installment.paid_on = day
+        elif installment.unpaid > 0:
+            installment.paid_on = None
+
+
+def _prepay(state: Replayed, terms: LoanTerms, payment: Payment) -> None:
+    """``loans.services._prepay``: the plan of ``loans.prepayment``, then its schedule."""
+    try:
+        plan = prepayment_plan(
+            terms=replace(terms, emi_amount=state.emi),
+            rows=list(state.installments.values()),
+            amount=payment.amount,
+            kind=payment.purpose,
+            today=payment.value_date,
+        )
+    except PayoffError as exc:
+        raise ReplayConflictError(
+            f"Prepayment {payment.key} of {payment.amount} on "
+            f"{payment.value_date.isoformat()} could not be made: {exc.message}",
+            event=payment,
+        ) from exc
+    state.installments[plan.first].principal += plan.extra
+    _apply(state, payment, plan.shares)
+    planned = {row.number: row for row in plan.planned}
+    for number in [n for n in state.installments if n not in planned]:
+        del state.installments[number]  # dropped (REDUCE_TENURE): nothing was paid on it
+    for row in plan.planned:
+        installment = state.installments[row.number]
+        installment.principal, installment.interest = row.principal, row.interest
+    _settle(state, payment.value_date)
+    state.emi = plan.emi
+
+
+def _foreclose(state: Replayed, terms: LoanTerms, payment: Payment) -> None:
+    """``loans.services.loan_foreclose``: pays exactly the payoff total of its day."""
+    lines = payoff_lines(
+        installments=state.installments.values(),
+        disbursed_on=terms.disbursed_on,
+        as_of=payment.value_date,
+    )
+    total = payoff_quote(loan_id=terms.loan_id, as_of=payment.value_date, lines=lines).total
+    if payment.amount != total:
+        raise ReplayConflictError(
+            f"Foreclosure {payment.key} paid {payment.amount} on "
+            f"{payment.value_date.isoformat()}, which would no longer be the payoff total "
+            f"{total}: reverse the foreclosure first.",
+            event=payment,
+        )
+    shares = [
+        Share(
+            line.number,
+            fee=line.fee,
+            interest=line.interest - line.credit,
+            principal=line.principal,
+        )
+        for line in lines
+        if line.fee or line.principal or line.interest != line.credit
+    ]
+    _apply(state, payment, shares)
+    for line in lines:
+        state.installments[line.number].interest_waived += line.interest_waived
+    state.waived[payment.key] = sum((line.interest_waived for line in lines), ZERO)
+    _settle(state, payment.value_date)
     if state.outstanding == 0:
         state.settled_by = payment.key
 

@@ -16,7 +16,14 @@ from decimal import Decimal
 
 from django.db.models import Max
 
-from loans.models import Installment, Loan, Repayment, ScheduleVersion, ScheduleVersionRow
+from loans.models import (
+    Installment,
+    Loan,
+    Repayment,
+    RepaymentAllocation,
+    ScheduleVersion,
+    ScheduleVersionRow,
+)
 
 ZERO = Decimal("0.00")
 
@@ -68,6 +75,22 @@ def schedule_version_record(
     return version
 
 
+def installments_drop(*, installment_ids: Sequence[int]) -> None:
+    """Delete installments a new schedule no longer has (a shorter tenure).
+
+    Nothing standing may be allocated to them (the callers check, or move those
+    allocations first). What reversed repayments had been allocated to them goes with
+    them: a reversed repayment's allocation rows are only its record (its parts and its
+    ledger entries stay, and the schedule versions keep the rows as they were planned).
+    """
+    if not installment_ids:
+        return
+    RepaymentAllocation.objects.filter(
+        installment_id__in=installment_ids, repayment__status=Repayment.Status.REVERSED
+    ).delete()
+    Installment.objects.filter(pk__in=installment_ids).delete()
+
+
 def schedule_reschedule(
     *,
     loan: Loan,
@@ -103,8 +126,7 @@ def schedule_reschedule(
     for row in dropped:
         if row.principal_paid or row.interest_paid or row.fee_charged or row.interest_waived:
             raise ValueError(f"installment {row.number} holds payments and cannot be dropped")
-    if dropped:
-        Installment.objects.filter(pk__in=[row.pk for row in dropped]).delete()
+    installments_drop(installment_ids=[row.pk for row in dropped])
 
     remaining = loan.principal_amount
     changed, created = [], []

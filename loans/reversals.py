@@ -30,6 +30,7 @@ status is read under the loan's lock, so two officers reversing at once are serv
 after the other and the second is refused.
 """
 
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
@@ -50,7 +51,9 @@ from loans.models import (
     OfficerActionRequest,
     Repayment,
     RepaymentAllocation,
+    ScheduleVersion,
 )
+from loans.prepayment import LoanTerms
 from loans.replay import (
     InstallmentState,
     Payment,
@@ -60,18 +63,24 @@ from loans.replay import (
     Waiver,
     replay,
 )
+from loans.rescheduling import installments_drop, schedule_version_record
 from loans.services import (
     _check_may_decide,
     _locked_loan,
     _notify,
     _record_event,
     loan_catch_up,
+    loan_terms,
 )
 from notifications.models import Notification
 
 ZERO = Decimal("0.00")
 REVERSIBLE_STATUSES = (Loan.Status.ACTIVE, Loan.Status.CLOSED)
+# What a schedule plans of an installment (a prepayment changes them), and what the
+# events make of it.
+SCHEDULE_FIELDS = ("due_date", "principal", "interest")
 INSTALLMENT_FIELDS = (
+    "interest_waived",
     "principal_paid",
     "interest_paid",
     "fee_charged",
@@ -209,7 +218,9 @@ def repayment_reverse(
 def loan_events(loan: Loan) -> list[Payment | Waiver]:
     """The loan's standing money events, as the replay takes them."""
     payments = [
-        Payment(key=r.pk, value_date=r.value_date, amount=r.amount, seq=r.entry_id)
+        Payment(
+            key=r.pk, value_date=r.value_date, amount=r.amount, seq=r.entry_id, purpose=r.purpose
+        )
         for r in loan.repayments.filter(status=Repayment.Status.SUCCESS)
     ]
     waivers = [
@@ -225,17 +236,42 @@ def loan_events(loan: Loan) -> list[Payment | Waiver]:
     return [*payments, *waivers]
 
 
-def loan_replayed(loan: Loan, *, closed_through) -> Replayed:
-    """The loan's state as its standing events and closed days make it (``loans.replay``)."""
+def loan_disbursement_schedule(loan: Loan) -> tuple[list[InstallmentState], LoanTerms]:
+    """The schedule the replay starts from, and the loan's terms with its EMI then.
+
+    The schedule at disbursement is version 1 (``loans.rescheduling``); a loan whose
+    schedule never changed has its installments' figures. A loan rescheduled without a
+    version 1 to start from (none is made that way) is not replayable.
+    """
+    versions = list(loan.schedule_versions.order_by("number")[:2])
+    terms = loan_terms(loan)
+    if len(versions) < 2:
+        schedule = [
+            InstallmentState(i.number, i.due_date, i.principal, i.interest)
+            for i in loan.installments.order_by("number")
+        ]
+        return schedule, terms
+    first = versions[0]
+    if first.number != 1 or first.reason != ScheduleVersion.Reason.DISBURSEMENT:
+        raise _not_replayable(loan, "its schedule at disbursement is not recorded.")
     schedule = [
-        InstallmentState(i.number, i.due_date, i.principal, i.interest)
-        for i in loan.installments.order_by("number")
+        InstallmentState(r.number, r.due_date, r.principal, r.interest)
+        for r in first.rows.order_by("number")
     ]
+    return schedule, replace(terms, emi_amount=first.emi_amount)
+
+
+def loan_replayed(loan: Loan, *, closed_through, leaving_out: int | None = None) -> Replayed:
+    """The loan's state as its standing events (all, or all but the repayment
+    ``leaving_out``) and closed days make it (``loans.replay``)."""
+    schedule, terms = loan_disbursement_schedule(loan)
+    events = [e for e in loan_events(loan) if not (isinstance(e, Payment) and e.key == leaving_out)]
     return replay(
         rules=Rules.of(loan.product),
         schedule=schedule,
-        events=loan_events(loan),
+        events=events,
         closed_through=closed_through,
+        terms=terms,
     )
 
 
@@ -254,13 +290,13 @@ def _check_replayable(loan: Loan) -> None:
         replayed = loan_replayed(loan, closed_through=loan.closed_through)
     except ReplayConflictError as exc:
         raise _not_replayable(loan, str(exc)) from exc
+    compared = ("number", *SCHEDULE_FIELDS, *INSTALLMENT_FIELDS)
     recorded = [
-        tuple(getattr(i, name) for name in ("number", *INSTALLMENT_FIELDS))
-        for i in loan.installments.order_by("number")
+        tuple(getattr(i, name) for name in compared) for i in loan.installments.order_by("number")
     ]
     expected = [
-        tuple(getattr(state, name) for name in ("number", *INSTALLMENT_FIELDS))
-        for state in replayed.installments.values()
+        tuple(getattr(state, name) for name in compared)
+        for _, state in sorted(replayed.installments.items())
     ]
     allocations: dict[int, list] = {}
     for repayment_id, number, fee, interest, principal in (
@@ -278,6 +314,44 @@ def _check_replayable(loan: Loan) -> None:
     }
     if recorded != expected or allocations != replayed_allocations:
         raise _not_replayable(loan, "its installments are not what its repayments make them.")
+
+
+def _schedule_of(rows) -> list[tuple]:
+    return [tuple(getattr(row, name) for name in ("number", *SCHEDULE_FIELDS)) for row in rows]
+
+
+def _installments_write(loan: Loan, current: list[Installment], replayed: Replayed):
+    """Give the locked loan's installments the replay's figures; return them, in order.
+
+    Installments the replayed schedule no longer has (a shorter tenure: a REDUCE_TENURE
+    prepayment that now keeps a higher EMI) are dropped (``installments_drop``); no
+    standing repayment's allocation is on them any more (the caller has taken those
+    away). Installments the replayed schedule has again (a reversed prepayment's) are
+    created.
+    """
+    by_number = {row.number: row for row in current}
+    installments_drop(
+        installment_ids=[row.pk for row in current if row.number not in replayed.installments]
+    )
+    rows, created = [], []
+    remaining = loan.principal_amount
+    for number, state in sorted(replayed.installments.items()):
+        row = by_number.get(number)
+        if row is None:
+            row = Installment(loan=loan, number=number)
+            created.append(row)
+        for name in (*SCHEDULE_FIELDS, *INSTALLMENT_FIELDS):
+            setattr(row, name, getattr(state, name))
+        remaining -= row.principal
+        row.total = row.principal + row.interest
+        row.remaining_principal = remaining
+        rows.append(row)
+    Installment.objects.bulk_update(
+        [row for row in rows if row.pk],
+        [*SCHEDULE_FIELDS, "total", "remaining_principal", *INSTALLMENT_FIELDS],
+    )
+    Installment.objects.bulk_create(created)
+    return rows
 
 
 def _not_replayable(loan: Loan, why: str) -> ReversalError:
@@ -298,21 +372,9 @@ def _reallocate(loan: Loan, *, today, reversed_repayment: Repayment, officer):
     # A CLOSED loan stopped being closed by the close of business; reopened, it owes as
     # if its days since had been closed as every active loan's were.
     closed_through = max(loan.closed_through, today - ONE_DAY)
-    events = [
-        e
-        for e in loan_events(loan)
-        if not (isinstance(e, Payment) and e.key == reversed_repayment.pk)
-    ]
-    schedule_rows = list(loan.installments.order_by("number"))
     try:
-        replayed = replay(
-            rules=Rules.of(loan.product),
-            schedule=[
-                InstallmentState(i.number, i.due_date, i.principal, i.interest)
-                for i in schedule_rows
-            ],
-            events=events,
-            closed_through=closed_through,
+        replayed = loan_replayed(
+            loan, closed_through=closed_through, leaving_out=reversed_repayment.pk
         )
     except ReplayConflictError as exc:
         raise ReversalError(
@@ -321,13 +383,9 @@ def _reallocate(loan: Loan, *, today, reversed_repayment: Repayment, officer):
             code="replay_conflict",
         ) from exc
 
-    old_fees_charged = sum((i.fee_charged for i in schedule_rows), ZERO)
-    for row in schedule_rows:
-        state = replayed.installments[row.number]
-        for name in INSTALLMENT_FIELDS:
-            setattr(row, name, getattr(state, name))
-    Installment.objects.bulk_update(schedule_rows, INSTALLMENT_FIELDS)
-    by_number = {row.number: row for row in schedule_rows}
+    current = list(loan.installments.order_by("number"))
+    old_fees_charged = sum((i.fee_charged for i in current), ZERO)
+    number_of = {row.pk: row.number for row in current}
 
     standing = list(
         loan.repayments.filter(status=Repayment.Status.SUCCESS)
@@ -353,11 +411,16 @@ def _reallocate(loan: Loan, *, today, reversed_repayment: Repayment, officer):
         kind = (
             Repayment.Type.FULL if replayed.settled_by == repayment.pk else Repayment.Type.PARTIAL
         )
+        waived = replayed.waived.get(repayment.pk, ZERO)
         old_split = sorted(
-            (a.installment_id, a.fee, a.interest, a.principal) for a in repayment.allocations.all()
+            (number_of[a.installment_id], a.fee, a.interest, a.principal)
+            for a in repayment.allocations.all()
         )
-        new_split = sorted((by_number[s.number].pk, s.fee, s.interest, s.principal) for s in shares)
-        if old_split == new_split and repayment.type == kind:
+        new_split = sorted((s.number, s.fee, s.interest, s.principal) for s in shares)
+        if old_split == new_split and (repayment.type, repayment.interest_waived) == (
+            kind,
+            waived,
+        ):
             continue
         for part in moved:
             moved[part] += new[part] - getattr(repayment, f"{part}_part")
@@ -365,19 +428,44 @@ def _reallocate(loan: Loan, *, today, reversed_repayment: Repayment, officer):
         repayment.interest_part = new["interest"]
         repayment.fee_part = new["fee"]
         repayment.type = kind
-        changed.append(repayment)
-        RepaymentAllocation.objects.filter(repayment=repayment).delete()
-        RepaymentAllocation.objects.bulk_create(
-            RepaymentAllocation(
-                repayment=repayment,
-                installment=by_number[s.number],
-                fee=s.fee,
-                interest=s.interest,
-                principal=s.principal,
-            )
-            for s in shares
+        repayment.interest_waived = waived
+        changed.append((repayment, shares))
+    # The changed splits go before the installments change (an installment the new
+    # schedule drops may hold one), and are written again after.
+    RepaymentAllocation.objects.filter(repayment__in=[r for r, _ in changed]).delete()
+
+    rescheduled = _schedule_of(current) != _schedule_of(
+        [state for _, state in sorted(replayed.installments.items())]
+    )
+    schedule_rows = _installments_write(loan, current, replayed)
+    by_number = {row.number: row for row in schedule_rows}
+    if rescheduled:
+        loan.emi_amount = replayed.emi
+        loan.total_interest = sum((row.interest for row in schedule_rows), ZERO)
+        loan.save(update_fields=["emi_amount", "total_interest", "updated_at"])
+        schedule_version_record(
+            loan=loan,
+            reason=ScheduleVersion.Reason.REVERSAL,
+            business_date=today,
+            actor=officer,
+            repayment=reversed_repayment,
+            note=f"Recomputed after the reversal of repayment {reversed_repayment.pk}.",
         )
-    Repayment.objects.bulk_update(changed, ["principal_part", "interest_part", "fee_part", "type"])
+    RepaymentAllocation.objects.bulk_create(
+        RepaymentAllocation(
+            repayment=repayment,
+            installment=by_number[s.number],
+            fee=s.fee,
+            interest=s.interest,
+            principal=s.principal,
+        )
+        for repayment, shares in changed
+        for s in shares
+    )
+    changed = [repayment for repayment, _ in changed]
+    Repayment.objects.bulk_update(
+        changed, ["principal_part", "interest_part", "fee_part", "type", "interest_waived"]
+    )
 
     loan.outstanding_amount = replayed.outstanding
     loan.closed_through = closed_through

@@ -962,6 +962,7 @@ def loan_write_off(
 
 # --- Prepayment and foreclosure (docs/LOANS.md; the payoff rule: loans.payoff) -----------
 
+
 def _prepay(
     loan: Loan,
     *,

@@ -1,13 +1,16 @@
 """The replay invariant (issue 13, item 8), as a property.
 
-For any sequence of repayments, closed days, fee waivers and reversals on a loan, the
-loan after its reversals equals a fresh copy of it — same product, same terms, a second
+For any sequence of repayments, prepayments (reducing the EMI or the tenure), a
+foreclosure, closed days, fee waivers and reversals on a loan, the loan after its
+reversals equals a fresh copy of it — same product, same terms, a second
 borrower, the same deposit — on which only the operations still standing are done, from
-scratch, through the live services (``loan_repay``, ``loan_fee_waive``, the close of
-business): installments (paid parts, fees charged and when, waived, ``paid_on``), what the
-loan owes, its status, days past due and bucket, each standing repayment's parts and
-allocations, the loan's share of every ledger account, and the wallet's balance. The
-books reconcile after every run.
+scratch, through the live services (``loan_repay``, ``loan_foreclose``,
+``loan_fee_waive``, the close of business): installments (their schedule: due date,
+principal and interest; paid parts, fees charged and when, waived fees and interest,
+``paid_on``), the EMI and the interest scheduled, what the loan owes, its status, days
+past due and bucket, each standing repayment's parts, allocations and waived interest,
+the loan's share of every ledger account, and the wallet's balance. The books reconcile
+after every run.
 
 The fresh copy is serviced by the close's SQL and the repayment path, the reversed loan
 by the replay (``loans.replay``), so the property also proves that the replay's fee rule
@@ -35,8 +38,8 @@ from ledger.selectors import business_date_get
 from lendingsite.exceptions import ApplicationError
 from loans.models import Loan, LoanProduct, Repayment
 from loans.reversals import repayment_reverse
-from loans.selectors import loan_ledger_share
-from loans.services import loan_fee_waive, loan_repay
+from loans.selectors import loan_ledger_share, loan_payoff_quote
+from loans.services import loan_fee_waive, loan_foreclose, loan_repay
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import LoanProductFactory, active_loan
 from tests.loans.helpers import assert_books_clean
@@ -70,6 +73,13 @@ operation = st.one_of(
     pay,
     st.tuples(st.just("waive"), st.integers(1, 100)),  # percent of the oldest unpaid fee
     st.tuples(st.just("reverse"), st.integers(0, 10)),  # which standing payment
+    # A prepayment of this percentage of the payoff total (refused when not above what
+    # is due, or when it would clear the principal).
+    st.tuples(
+        st.just("prepay"),
+        st.tuples(st.sampled_from(["REDUCE_EMI", "REDUCE_TENURE"]), st.integers(5, 95)),
+    ),
+    st.tuples(st.just("foreclose"), st.just(0)),  # pay the payoff total of the day
 )
 # Every run: some days, a payment, then anything, then a reversal (of any standing payment).
 scenarios = st.tuples(
@@ -121,6 +131,10 @@ def _state(loan: Loan) -> dict:
         "installments": list(
             loan.installments.order_by("number").values_list(
                 "number",
+                "due_date",
+                "principal",
+                "interest",
+                "interest_waived",
                 "principal_paid",
                 "interest_paid",
                 "fee_charged",
@@ -132,6 +146,8 @@ def _state(loan: Loan) -> dict:
         ),
         "loan": (
             loan.status,
+            loan.emi_amount,
+            loan.total_interest,
             loan.outstanding_amount,
             loan.days_past_due,
             loan.delinquency_bucket,
@@ -144,6 +160,8 @@ def _state(loan: Loan) -> dict:
                 r.interest_part,
                 r.fee_part,
                 r.type,
+                r.purpose,
+                r.interest_waived,
                 list(
                     r.allocations.values_list("installment__number", "fee", "interest", "principal")
                 ),
@@ -177,6 +195,21 @@ def _run(loan: Loan, officer, ops, *, standing: dict | None = None) -> list:
                     amount=value,
                     idempotency_key=str(index),
                 )
+            elif kind == "prepay" and index in standing:
+                loan_repay(
+                    loan_id=loan.pk,
+                    borrower=loan.borrower,
+                    amount=standing[index].amount,
+                    idempotency_key=str(index),
+                    prepayment=value[0],
+                )
+            elif kind == "foreclose" and index in standing:
+                loan_foreclose(
+                    loan_id=loan.pk,
+                    borrower=loan.borrower,
+                    amount=standing[index].amount,
+                    idempotency_key=str(index),
+                )
             elif kind == "waive" and index in standing:
                 number, amount = standing[index]
                 loan_fee_waive(
@@ -198,6 +231,26 @@ def _run(loan: Loan, officer, ops, *, standing: dict | None = None) -> list:
                     )
                 )
             )
+        elif kind in ("prepay", "foreclose"):
+            loan.refresh_from_db()
+            total = loan_payoff_quote(loan=loan, as_of=business_date_get()).total
+            if kind == "prepay":
+                amount = (total * value[1] / 100).quantize(Decimal("0.01"))
+                pay = lambda: loan_repay(  # noqa: E731
+                    loan_id=loan.pk,
+                    borrower=loan.borrower,
+                    amount=amount,
+                    idempotency_key=str(index),
+                    prepayment=value[0],
+                )
+            else:
+                pay = lambda: loan_foreclose(  # noqa: E731
+                    loan_id=loan.pk,
+                    borrower=loan.borrower,
+                    amount=total,
+                    idempotency_key=str(index),
+                )
+            done.append(_attempt(pay) if total > 0 else None)
         elif kind == "waive":
             owing = loan.installments.filter(paid_on__isnull=True, fee_charged__gt=0)
             installment = next((i for i in owing.order_by("number") if i.fee_due > 0), None)
@@ -262,7 +315,11 @@ def test_a_loan_after_reversals_equals_a_fresh_loan_serviced_with_the_standing_o
         standing = {
             index: outcome
             for index, outcome in enumerate(done)
-            if (ops[index][0] == "pay" and outcome is not None and outcome.pk not in reversed_ids)
+            if (
+                ops[index][0] in ("pay", "prepay", "foreclose")
+                and outcome is not None
+                and outcome.pk not in reversed_ids
+            )
             or (ops[index][0] == "waive" and outcome is not None)
         }
         after_reversals = _state(reversed_loan)
@@ -278,6 +335,12 @@ def test_a_loan_after_reversals_equals_a_fresh_loan_serviced_with_the_standing_o
         fees = any(row[3] for row in from_scratch["installments"])
         event(f"late fees charged: {fees}")
         event(f"loan at the end: {from_scratch['loan'][0]}")
+        purposes = set(
+            reversed_loan.repayments.exclude(purpose="ORDINARY").values_list("purpose", flat=True)
+        )
+        event(f"prepayments and foreclosures made: {sorted(purposes)}")
+        if reversed_loan.schedule_versions.filter(reason="REVERSAL").exists():
+            event("a reversal recomputed the schedule")
         if reversed_loan.events.filter(source="CLOSED", target="ACTIVE").exists():
             event("a CLOSED loan reopened")
         if from_scratch["loan"][2] >= rules["npa_days"]:
