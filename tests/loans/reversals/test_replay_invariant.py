@@ -20,7 +20,7 @@ Products vary the rules that matter: grace days (0 to 7), a percentage or a flat
 and the non-performing threshold (so that the principal-first order is reached within
 the run). Each run is a savepoint rolled back at its end.
 
-``REPLAY_EXAMPLES`` sets the number of runs (default 10, a few seconds each: each day
+``REPLAY_EXAMPLES`` sets the number of runs (default 25, a few seconds each: each day
 closed costs time, so a run closes at most ``HORIZON`` days); e.g. ``REPLAY_EXAMPLES=300``
 for a long search. ``--hypothesis-show-statistics`` shows what the runs exercised.
 """
@@ -49,7 +49,7 @@ from wallets.services import wallet_deposit
 
 START = date(2026, 1, 10)
 DEPOSIT = Decimal("100000.00")
-EXAMPLES = int(os.environ.get("REPLAY_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("REPLAY_EXAMPLES", "25"))
 
 products = st.fixed_dictionaries(
     {
