@@ -43,6 +43,10 @@ class RepaymentNotFoundError(NotFoundError):
     """Raised when a repayment does not exist or is not a repayment of the loan named."""
 
 
+class RecoveryNotFoundError(NotFoundError):
+    """Raised when a recovery does not exist or is not a recovery of the loan named."""
+
+
 class ReversalError(ConflictError):
     """Raised when a repayment cannot be reversed now; ``code`` names why."""
 

@@ -857,6 +857,7 @@ class OfficerActionRequest(models.Model):
     class Kind(models.TextChoices):
         REVERSE_REPAYMENT = "REVERSE_REPAYMENT", "Reverse a repayment"
         WRITE_OFF = "WRITE_OFF", "Write off a loan"
+        REVERSE_RECOVERY = "REVERSE_RECOVERY", "Reverse a recovery"
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Waiting for a second officer"
@@ -865,7 +866,8 @@ class OfficerActionRequest(models.Model):
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="action_requests")
-    # What the action acts on: the repayment's id for a reversal, the loan's for a write-off.
+    # What the action acts on: the repayment's (or the recovery's) id for a reversal, the
+    # loan's for a write-off.
     target_id = models.BigIntegerField()
     # The figure compared with the threshold when the request was made.
     amount = models.DecimalField(max_digits=14, decimal_places=2)
@@ -977,7 +979,16 @@ class LoanWriteOff(models.Model):
 
 
 class LoanRecovery(models.Model):
-    """A payment on a written-off loan: wallet → recovery income. Append-only."""
+    """A payment on a written-off loan: wallet → recovery income.
+
+    It stands (SUCCESS) until an officer reverses it (REVERSED, a bounced payment:
+    ``loans.reversals.recovery_reverse``): the reversal entry negates ``entry`` and the
+    reversal's who, when and why are kept here. Nothing else of it ever changes.
+    """
+
+    class Status(models.TextChoices):
+        SUCCESS = "SUCCESS", "Success"
+        REVERSED = "REVERSED", "Reversed"
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="recoveries")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -988,6 +999,23 @@ class LoanRecovery(models.Model):
     )
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.SUCCESS, db_default=Status.SUCCESS
+    )
+    reversal_entry = models.OneToOneField(
+        "ledger.JournalEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_recovery",
+    )
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_on = models.DateField(null=True, blank=True)  # the business date of the reversal
+    reversal_reason = models.TextField(blank=True, default="", db_default="")
+    reversal_client_ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "loan recoveries"
@@ -996,6 +1024,28 @@ class LoanRecovery(models.Model):
                 fields=["loan", "idempotency_key"], name="loans_recovery_unique_key"
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="loans_recovery_positive"),
+            # Reversed exactly when a reversal (entry, officer, day, reason) is recorded.
+            models.CheckConstraint(
+                condition=Q(
+                    status="SUCCESS",
+                    reversal_entry__isnull=True,
+                    reversed_by__isnull=True,
+                    reversed_at__isnull=True,
+                    reversed_on__isnull=True,
+                    reversal_reason="",
+                )
+                | (
+                    Q(
+                        status="REVERSED",
+                        reversal_entry__isnull=False,
+                        reversed_by__isnull=False,
+                        reversed_at__isnull=False,
+                        reversed_on__isnull=False,
+                    )
+                    & ~Q(reversal_reason="")
+                ),
+                name="loans_recovery_reversal_recorded",
+            ),
         ]
 
     def __str__(self):

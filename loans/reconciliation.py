@@ -278,6 +278,23 @@ LOAN_CHECKS = [
         columns=("repayment_id", "loan_id", "status", "reversal_entry_id", "entry_reversed_by"),
     ),
     Check(
+        name="recovery_reversals",
+        description=(
+            "a recovery is REVERSED exactly when its entry is reversed, and then by its "
+            "reversal entry"
+        ),
+        sql="""
+            SELECT r.id AS recovery_id, r.loan_id, r.status, r.reversal_entry_id,
+                   rev.id AS entry_reversed_by
+            FROM loans_loanrecovery r
+            LEFT JOIN ledger_journalentry rev ON rev.reverses_id = r.entry_id
+            WHERE (r.status = 'REVERSED') <> (rev.id IS NOT NULL)
+               OR r.reversal_entry_id IS DISTINCT FROM rev.id
+            ORDER BY r.id
+        """,
+        columns=("recovery_id", "loan_id", "status", "reversal_entry_id", "entry_reversed_by"),
+    ),
+    Check(
         name="loan_disbursements",
         description=(
             "exactly the disbursed (ACTIVE, CLOSED, WRITTEN_OFF) loans link a disbursement entry, "
@@ -494,8 +511,8 @@ LOAN_CHECKS = [
     Check(
         name="recovery_income",
         description=(
-            "recovery income equals the recoveries, each posted wallet → recovery income "
-            "for its amount"
+            "recovery income equals the standing recoveries (a reversed one's entry and "
+            "its reversal cancel out), each posted wallet → recovery income for its amount"
         ),
         sql="""
             WITH ledger AS (
@@ -504,6 +521,7 @@ LOAN_CHECKS = [
                 WHERE a.code = 'recovery_income'
             ), recoveries AS (
                 SELECT coalesce(sum(amount), 0) AS recovered FROM loans_loanrecovery
+                WHERE status = 'SUCCESS'
             ), mismatched AS (
                 SELECT count(*) AS entries
                 FROM loans_loanrecovery r
@@ -521,10 +539,11 @@ LOAN_CHECKS = [
     ),
     Check(
         name="loan_recovered",
-        description="each loan's recovered_amount is the sum of its recoveries",
+        description="each loan's recovered_amount is the sum of its standing recoveries",
         sql="""
             WITH recovered AS (
-                SELECT loan_id, sum(amount) AS amount FROM loans_loanrecovery GROUP BY loan_id
+                SELECT loan_id, sum(amount) AS amount FROM loans_loanrecovery
+                WHERE status = 'SUCCESS' GROUP BY loan_id
             )
             SELECT l.id AS loan_id, l.recovered_amount, coalesce(r.amount, 0) AS recoveries
             FROM loans_loan l LEFT JOIN recovered r ON r.loan_id = l.id

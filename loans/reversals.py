@@ -43,11 +43,17 @@ from ledger.services import ledger_post, ledger_reverse
 from lendingsite.money import format_money
 from loans.close_of_business import ONE_DAY, delinquency_refresh
 from loans.confirmations import confirmation_required
-from loans.exceptions import LoanError, RepaymentNotFoundError, ReversalError
+from loans.exceptions import (
+    LoanError,
+    RecoveryNotFoundError,
+    RepaymentNotFoundError,
+    ReversalError,
+)
 from loans.models import (
     FeeWaiver,
     Installment,
     Loan,
+    LoanRecovery,
     OfficerActionRequest,
     Repayment,
     RepaymentAllocation,
@@ -112,13 +118,7 @@ def repayment_reverse(
     after the other. Transaction: the caller's when there is one (over HTTP with an
     ``Idempotency-Key``, the idempotency wrapper's), else its own.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise LoanError(
-            "reason: a reversal needs a reason.",
-            code="reversal_reason_required",
-            extra={"reason": ["A reversal needs a reason."]},
-        )
+    reason = _reversal_reason_check(reason)
     today = business_date_get()
     loan = _locked_loan(loan_id)
     _check_may_decide(loan, officer, "loans.reverse_repayment")
@@ -213,6 +213,95 @@ def repayment_reverse(
         reopened=reopened,
     )
     return repayment
+
+
+@transaction.atomic
+def recovery_reverse(
+    *, loan_id: int, recovery_id: int, officer, reason: str, client_ip: str | None = None
+) -> LoanRecovery | OfficerActionRequest:
+    """Reverse a recovery on a written-off loan (the payment bounced).
+
+    The reversal entry negates the recovery's (wallet credited, recovery income
+    debited); the loan's ``recovered_amount`` goes down by its amount, so as much can be
+    recovered again. Nothing else of the loan changes: it stays WRITTEN_OFF, its loss
+    booked. Above the loan's maker-checker threshold, compared with the amount, a second
+    officer confirms (``loans.confirmations``), as for a repayment.
+
+    Refusals: no reason (400); not an officer with ``loans.reverse_repayment``, or the
+    officer's own loan (403); no such loan, or the recovery is not this loan's (404);
+    already reversed (409 ``already_reversed``). Locks: the loan, then the wallet's
+    ledger account (in ``ledger_reverse``), the order of every payment.
+    """
+    reason = _reversal_reason_check(reason)
+    today = business_date_get()
+    loan = _locked_loan(loan_id)
+    _check_may_decide(loan, officer, "loans.reverse_repayment")
+    recovery = LoanRecovery.objects.filter(pk=recovery_id, loan_id=loan.pk).first()
+    if recovery is None:
+        raise RecoveryNotFoundError(f"Loan {loan.pk} has no recovery {recovery_id}.")
+    if recovery.status == LoanRecovery.Status.REVERSED:
+        raise ReversalError(
+            f"Recovery {recovery.pk} was already reversed on {recovery.reversed_on.isoformat()}.",
+            code="already_reversed",
+        )
+    decision = confirmation_required(
+        kind=OfficerActionRequest.Kind.REVERSE_RECOVERY,
+        loan=loan,
+        target_id=recovery.pk,
+        amount=recovery.amount,
+        officer=officer,
+        reason=reason,
+    )
+    if decision.pending:
+        return decision.request
+    recovery.reversal_entry = ledger_reverse(
+        entry_id=recovery.entry_id,
+        reason=f"Reversal of recovery {recovery.pk} on loan {loan.pk}: {reason}"[:255],
+        created_by=officer,
+    )
+    recovery.status = LoanRecovery.Status.REVERSED
+    recovery.reversed_by = officer
+    recovery.reversed_at = timezone.now()
+    recovery.reversed_on = today
+    recovery.reversal_reason = reason
+    recovery.reversal_client_ip = client_ip
+    recovery.save(
+        update_fields=[
+            "status",
+            "reversal_entry",
+            "reversed_by",
+            "reversed_at",
+            "reversed_on",
+            "reversal_reason",
+            "reversal_client_ip",
+        ]
+    )
+    loan.recovered_amount -= recovery.amount
+    loan.save(update_fields=["recovered_amount", "updated_at"])
+    _notify(
+        Notification.Kind.RECOVERY_REVERSED,
+        loan=loan,
+        ref=recovery.pk,
+        today=today,
+        amount=format_money(recovery.amount),
+        value_date=recovery.value_date.isoformat(),
+        reason=reason,
+        written_off_amount=format_money(loan.written_off_amount),
+        recovered_amount=format_money(loan.recovered_amount),
+        still_owed=format_money(loan.written_off_amount - loan.recovered_amount),
+    )
+    return recovery
+
+
+def _reversal_reason_check(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise LoanError(
+            "reason: a reversal needs a reason.",
+            code="reversal_reason_required",
+            extra={"reason": ["A reversal needs a reason."]},
+        )
+    return reason
 
 
 def loan_events(loan: Loan) -> list[Payment | Waiver]:

@@ -348,20 +348,45 @@ def _write_off(loan: Loan, installments: list[Installment]) -> Iterable[LoanEven
 
 
 def _recoveries(loan: Loan, installments: list[Installment]) -> Iterable[LoanEventLine]:
+    """Each recovery; a reversed one's reversal on its own date, taking it back."""
     rows = (
         LoanRecovery.objects.filter(loan=loan)
-        .values_list("value_date", "entry_id", "entry__reference", "amount")
+        .values(
+            "value_date",
+            "entry_id",
+            "entry__reference",
+            "amount",
+            "reversed_on",
+            "reversal_entry_id",
+            "reversal_entry__reference",
+            "reversal_reason",
+        )
         .order_by("pk")
     )
-    for on, entry_id, reference, amount in rows:
+    for row in rows:
+        description = f"Recovery from the wallet: {format_inr(row['amount'])}"
+        if row["reversed_on"] is not None:
+            description += f" (reversed on {row['reversed_on'].isoformat()})"
         yield LoanEventLine(
-            on=on,
-            when=(DURING_THE_DAY, entry_id),
+            on=row["value_date"],
+            when=(DURING_THE_DAY, row["entry_id"]),
             kind=LineKind.RECOVERY,
-            description=f"Recovery from the wallet: {format_inr(amount)}",
-            reference=reference,
-            recovered=amount,
+            description=description,
+            reference=row["entry__reference"],
+            recovered=row["amount"],
         )
+        if row["reversed_on"] is not None:
+            yield LoanEventLine(
+                on=row["reversed_on"],
+                when=(DURING_THE_DAY, row["reversal_entry_id"]),
+                kind=LineKind.REVERSAL,
+                description=(
+                    f"Reversal of the recovery of {row['value_date'].isoformat()}: "
+                    f"{format_inr(row['amount'])} back to the wallet; {row['reversal_reason']}"
+                ),
+                reference=row["reversal_entry__reference"],
+                recovered=-row["amount"],
+            )
 
 
 LINE_SOURCES: tuple[LineSource, ...] = (

@@ -36,6 +36,7 @@ class Notification(models.Model):
         REPAYMENT_REVERSED = "repayment_reversed", "A payment on your loan was reversed"
         LOAN_WRITTEN_OFF = "loan_written_off", "Your loan has been written off"
         RECOVERY_RECEIVED = "recovery_received", "Payment received on your written-off loan"
+        RECOVERY_REVERSED = "recovery_reversed", "A payment on your written-off loan was reversed"
 
     class Channel(models.TextChoices):
         EMAIL = "EMAIL", "Email"

@@ -383,7 +383,18 @@ class WriteOffOutputSerializer(serializers.ModelSerializer):
 
 class RecoveryOutputSerializer(serializers.ModelSerializer):
     loan_id = serializers.IntegerField()
+    # Plain text: the same two values as a repayment's status, documented here.
+    status = serializers.CharField(help_text="SUCCESS, or REVERSED once an officer reversed it")
 
     class Meta:
         model = LoanRecovery
-        fields = ["id", "loan_id", "amount", "value_date", "created_at"]
+        fields = [
+            "id",
+            "loan_id",
+            "amount",
+            "value_date",
+            "created_at",
+            "status",
+            "reversed_on",
+            "reversal_reason",
+        ]

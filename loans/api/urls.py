@@ -24,6 +24,11 @@ loan_urlpatterns = [
         views.RepaymentReverseApi.as_view(),
         name="repayment-reverse",
     ),
+    path(
+        "<int:loan_id>/recoveries/<int:recovery_id>/reverse",
+        views.RecoveryReverseApi.as_view(),
+        name="recovery-reverse",
+    ),
     path("<int:loan_id>/write-off", views.LoanWriteOffApi.as_view(), name="loan-write-off"),
 ]
 

@@ -39,7 +39,7 @@ from loans.api.serializers import (
     quote_output,
 )
 from loans.models import LoanRecovery, OfficerActionRequest, Repayment
-from loans.reversals import repayment_reverse
+from loans.reversals import recovery_reverse, repayment_reverse
 from loans.schedule import InterestMethod
 from loans.selectors import (
     installment_list,
@@ -502,6 +502,58 @@ class RepaymentReverseApi(APIView):
             request,
             endpoint="repayments.reverse",
             payload={"loan_id": loan_id, "repayment_id": repayment_id, "reason": reason},
+            operation=operation,
+        )
+
+
+class RecoveryReverseApi(APIView):
+    """An officer reverses a recovery on a written-off loan (the payment bounced).
+
+    ``Idempotency-Key`` is accepted, not required: the recovery's state guards the
+    action (reversing it again: 409 ``already_reversed``).
+    """
+
+    permission_classes = [IsAuthenticated, IsOfficer, CanReverseRepayments]
+    error_statuses = (404, 409, 422)
+
+    class InputSerializer(JsonTypedSerializer):
+        reason = serializers.CharField(max_length=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        recovery = RecoveryOutputSerializer()
+        loan = LoanOutputSerializer()
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        responses={200: OutputSerializer, 202: PendingConfirmationSerializer},
+    )
+    @money_operation("recovery_reversal")
+    def post(self, request, loan_id: int, recovery_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"]
+
+        def operation():
+            recovery = recovery_reverse(
+                loan_id=loan_id,
+                recovery_id=recovery_id,
+                officer=request.user,
+                reason=reason,
+                client_ip=client_ip(request),
+            )
+            if isinstance(recovery, OfficerActionRequest):  # waits for a second officer
+                return status.HTTP_202_ACCEPTED, PendingConfirmationSerializer(recovery).data, None
+            answer = {
+                "recovery": RecoveryOutputSerializer(recovery).data,
+                "loan": loan_output(recovery.loan),
+            }
+            return status.HTTP_200_OK, answer, recovery.reversal_entry
+
+        return optionally_idempotent_response(
+            request,
+            endpoint="recoveries.reverse",
+            payload={"loan_id": loan_id, "recovery_id": recovery_id, "reason": reason},
             operation=operation,
         )
 

@@ -25,7 +25,7 @@ def test_the_bench_loan_reconciles_and_its_statement_is_measured():
     figures = statements.measure(book, runs=1)
 
     assert figures["lines"] == len(statement.lines)
-    assert figures["queries"] <= 8
+    assert figures["queries"] <= 10  # a fixed number: docs/STATEMENTS.md
     assert figures["json_bytes"] > 0 and figures["pdf_bytes"] > 0
     text = statements.render({"date": "today", "machine": "here", "runs": 1}, book, figures)
     assert "`GET …/statement?format=pdf`" in text
