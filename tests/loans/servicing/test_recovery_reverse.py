@@ -22,6 +22,7 @@ from loans.services import loan_write_off
 from loans.statements import loan_statement
 from notifications.models import Notification
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
+from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 from tests.ledger.books import account_balance
 from tests.loans.factories import active_loan, repaid
@@ -154,3 +155,31 @@ def test_the_api_reverses_for_officers_and_names_every_refusal(recovered):
     assert body["loan"]["recovered_amount"] == "0.00"
     again = officer.post(url, {"reason": "Cheque bounced"}, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "already_reversed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_officers_reversing_the_same_recovery_at_once_reverse_it_once():
+    set_business_date(date(2026, 1, 10))
+    loan = active_loan(BorrowerFactory(), principal="3000.00", rate="12.00", tenure=3)
+    close_through(date(2026, 2, 15))
+    loan_write_off(loan_id=loan.pk, officer=OfficerFactory(), reason="Absconded")
+    recovery = repaid(loan, "500.00", key="recovery")
+    officers = OfficerFactory.create_batch(2)
+
+    results = run_concurrently(
+        [
+            lambda o=o: client_for(o).post(
+                f"/api/loans/{loan.pk}/recoveries/{recovery.pk}/reverse",
+                {"reason": "Cheque bounced"},
+                format="json",
+            )
+            for o in officers
+        ]
+    )
+
+    assert sorted(r.status_code for r in results) == [200, 409]
+    refused = next(r for r in results if r.status_code == 409)
+    assert refused.json()["code"] == "already_reversed"
+    assert JournalEntry.objects.filter(kind="REVERSAL").count() == 1
+    assert wallet_get_for_user(user=loan.borrower).balance == D("3000.00")
+    assert_books_clean()
