@@ -44,7 +44,7 @@ from loans.models import (
     OfficerActionRequest,
     Repayment,
 )
-from loans.reversals import REVERSIBLE_STATUSES, repayment_reverse
+from loans.reversals import REVERSIBLE_STATUSES, recovery_reverse, repayment_reverse
 from loans.selectors import DISBURSED_STATUSES as DISBURSED
 from loans.selectors import PENDING_STATUSES as PENDING
 from loans.selectors import (
@@ -182,6 +182,18 @@ class FeeWaiverForm(forms.Form):
         field.initial = installments[0].number
 
 
+def _reversible(loan: Loan) -> list:
+    """What an officer may reverse on the loan: its standing repayments (ACTIVE or CLOSED),
+    or its standing recoveries (WRITTEN_OFF), newest first."""
+    if loan.status == Loan.Status.WRITTEN_OFF:
+        standing = loan.recoveries.filter(status=LoanRecovery.Status.SUCCESS)
+    elif loan.status in REVERSIBLE_STATUSES:
+        standing = loan.repayments.filter(status=Repayment.Status.SUCCESS)
+    else:
+        return []
+    return list(standing.order_by("-value_date", "-pk"))
+
+
 class RepaymentReversalForm(forms.Form):
     """Which standing repayment to reverse, and why (the service decides if it may be)."""
 
@@ -189,7 +201,7 @@ class RepaymentReversalForm(forms.Form):
     # Blank reasons reach the service, whose refusal is the one rule.
     reason = forms.CharField(label="Reason", required=False, max_length=1000)
 
-    def __init__(self, *args, repayments, **kwargs):
+    def __init__(self, *args, repayments=(), recoveries=(), **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["repayment_id"]
         field.choices = [
@@ -200,7 +212,12 @@ class RepaymentReversalForm(forms.Form):
                 f"principal {format_inr(r.principal_part)})",
             )
             for r in repayments
+        ] + [
+            (r.pk, f"#{r.pk} of {r.value_date.isoformat()}: {format_inr(r.amount)} recovered")
+            for r in recoveries
         ]
+        if recoveries:
+            field.label = "Recovery"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -996,12 +1013,9 @@ class LoanAdmin(admin.ModelAdmin):
     # --- reversals -----------------------------------------------------------------
     @staticmethod
     def _can_reverse(request, loan) -> bool:
-        """Offer reversals to those allowed, on a loan with a standing repayment."""
-        return (
-            request.user.has_perm("loans.reverse_repayment")
-            and loan.status in REVERSIBLE_STATUSES
-            and loan.repayments.filter(status=Repayment.Status.SUCCESS).exists()
-        )
+        """Offer reversals to those allowed, on a loan with a standing repayment (or, written
+        off, a standing recovery)."""
+        return request.user.has_perm("loans.reverse_repayment") and bool(_reversible(loan))
 
     def reverse_repayment_view(self, request, loan_id):
         """GET: choose the repayment and give the reason. POST: reverse it.
@@ -1015,14 +1029,15 @@ class LoanAdmin(admin.ModelAdmin):
             raise PermissionDenied
         loan = get_object_or_404(Loan.objects.select_related("borrower", "product"), pk=loan_id)
         change_url = reverse("admin:loans_loan_change", args=[loan.pk])
-        standing = list(
-            loan.repayments.filter(status=Repayment.Status.SUCCESS).order_by("-value_date", "-pk")
-        )
-        if not standing or loan.status not in REVERSIBLE_STATUSES:
-            messages.error(request, f"Loan #{loan.pk} has no repayment that can be reversed.")
+        standing = _reversible(loan)
+        written_off = loan.status == Loan.Status.WRITTEN_OFF
+        what = "recovery" if written_off else "repayment"
+        if not standing:
+            messages.error(request, f"Loan #{loan.pk} has no {what} that can be reversed.")
             return HttpResponseRedirect(change_url)
         form = RepaymentReversalForm(
-            request.POST if request.method == "POST" else None, repayments=standing
+            request.POST if request.method == "POST" else None,
+            **{"recoveries" if written_off else "repayments": standing},
         )
         if request.method == "POST":
             if form.is_valid():
@@ -1040,18 +1055,24 @@ class LoanAdmin(admin.ModelAdmin):
             "form": form,
             "pending": OfficerActionRequest.objects.filter(
                 loan=loan,
-                kind=OfficerActionRequest.Kind.REVERSE_REPAYMENT,
+                kind=OfficerActionRequest.Kind.REVERSE_RECOVERY
+                if written_off
+                else OfficerActionRequest.Kind.REVERSE_REPAYMENT,
                 status=OfficerActionRequest.Status.PENDING,
             ).select_related("requested_by"),
             "business_date": business_date_get(),
             "change_url": change_url,
-            "title": f"Reverse a repayment of loan #{loan.pk}",
+            "what": what,
+            "title": f"Reverse a {what} of loan #{loan.pk}",
         }
         return TemplateResponse(request, "admin/loans/loan/reverse_repayment.html", context)
 
     def _reverse(self, request, loan_id, data) -> ApplicationError | None:
         """Reverse through the service; report the outcome as a message, return any refusal."""
+        written_off = Loan.objects.filter(pk=loan_id, status=Loan.Status.WRITTEN_OFF).exists()
         try:
+            if written_off:
+                return self._reverse_recovery(request, loan_id, data)
             outcome = repayment_reverse(
                 loan_id=loan_id,
                 repayment_id=data["repayment_id"],
@@ -1080,6 +1101,34 @@ class LoanAdmin(admin.ModelAdmin):
             f"back in the wallet and the loan's other repayments were re-allocated. Loan "
             f"#{loan_id} is {outcome.loan.status} and owes "
             f"{format_inr(outcome.loan.outstanding_amount)}.",
+        )
+        return None
+
+    @staticmethod
+    def _reverse_recovery(request, loan_id, data) -> None:
+        """``loans.reversals.recovery_reverse``; refusals propagate to ``_reverse``."""
+        outcome = recovery_reverse(
+            loan_id=loan_id,
+            recovery_id=data["repayment_id"],
+            officer=request.user,
+            reason=data["reason"],
+            client_ip=client_ip(request),
+        )
+        if isinstance(outcome, OfficerActionRequest):
+            messages.warning(
+                request,
+                f"The reversal of recovery #{data['repayment_id']} "
+                f"({format_inr(outcome.amount)}) is above the loan's threshold of "
+                f"{format_inr(outcome.threshold)}: recorded, "
+                "and carried out when a second officer reverses it too.",
+            )
+            return None
+        outcome.loan.refresh_from_db()
+        messages.success(
+            request,
+            f"Recovery #{outcome.pk} ({format_inr(outcome.amount)}) reversed: the money is "
+            f"back in the wallet. Loan #{loan_id} has {format_inr(outcome.loan.recovered_amount)} "
+            "recovered.",
         )
         return None
 

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from loans.models import Loan, Repayment
+from loans.services import loan_write_off
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
 from tests.loans.factories import active_loan, repaid
 from tests.loans.helpers import assert_books_clean
@@ -98,4 +99,28 @@ def test_a_bounced_deposit_from_the_wallet_page_names_the_loan_then_is_reversed(
     assert any("Deposit" in m and "reversed: 1,212.00" in m for m in _messages(accepted))
     assert "reversed on 2026-01-10" in accepted.text
     assert wallet_get_for_user(user=loan.borrower).balance == D("0.00")
+    assert_books_clean()
+
+
+@pytest.mark.django_db
+def test_an_officer_reverses_a_bounced_recovery_from_the_written_off_loan_page():
+    """3,000.00 over 3 months written off the day it was disbursed (no interest due yet:
+    3,000.00 owed); 500.00 recovered from the wallet, then reversed from the console."""
+    set_business_date(date(2026, 1, 10))
+    loan = active_loan(BorrowerFactory(), principal="3000.00", tenure=3)
+    loan_write_off(loan_id=loan.pk, officer=OfficerFactory(), reason="Absconded")
+    recovery = repaid(loan, "500.00", key="recovery")
+    officer = _client(OfficerFactory())
+    page = reverse("admin:loans_loan_reverse_repayment", args=[loan.pk])
+
+    shown = officer.get(reverse("admin:loans_loan_change", args=[loan.pk]))
+    form = officer.get(page)
+    done = officer.post(page, {"repayment_id": recovery.pk, "reason": "Bounced"}, follow=True)
+
+    assert "Reverse a recovery" in shown.text
+    assert f"#{recovery.pk} of 2026-01-10: 500.00 recovered" in form.text
+    assert any(f"Recovery #{recovery.pk} (500.00) reversed" in m for m in _messages(done))
+    loan.refresh_from_db()
+    assert (loan.status, loan.recovered_amount) == (Loan.Status.WRITTEN_OFF, D("0.00"))
+    assert wallet_get_for_user(user=loan.borrower).balance == D("3000.00")
     assert_books_clean()
