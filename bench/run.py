@@ -35,10 +35,10 @@ def _env_int(name: str, default: int) -> int:
 
 
 def default_workers() -> int:
-    """gunicorn's own starting point, (2 x cores) + 1: 5 on this 2-core machine.
+    """The deployed default (deploy/gunicorn.conf.py): (2 x cores) + 1, 5 on 2 cores.
 
-    Sync workers block while PostgreSQL answers (a repayment makes some 25 round trips),
-    so more processes than cores keep both cores busy. See docs/BENCHMARKS.md, "gunicorn".
+    Workers block while PostgreSQL answers (a repayment makes some 25 round trips), so
+    more of them than cores keep both cores busy. See docs/BENCHMARKS.md, "gunicorn".
     """
     return 2 * (os.cpu_count() or 1) + 1
 
@@ -83,8 +83,9 @@ class Config:
             max_requests=_env_int("BENCH_MAX_REQUESTS", 200_000),
             request_timeout=_env_int("BENCH_REQUEST_TIMEOUT", 10),
             workers=_env_int("BENCH_WORKERS", default_workers()),
-            worker_class=e.get("BENCH_WORKER_CLASS", "sync"),
-            threads=_env_int("BENCH_THREADS", 1),
+            # The deployed defaults (deploy/gunicorn.conf.py), unless asked otherwise.
+            worker_class=e.get("BENCH_WORKER_CLASS", "gthread"),
+            threads=_env_int("BENCH_THREADS", 4),
             pgbench_duration=_env_int("PGBENCH_DURATION", 30),
             pgbench_scale=_env_int("PGBENCH_SCALE", 10),
             pgbench_clients=_env_int("PGBENCH_CLIENTS", 16),

@@ -1,7 +1,8 @@
 """Gunicorn settings for one app instance (several run behind nginx).
 
 Environment: GUNICORN_BIND (127.0.0.1:8000), GUNICORN_WORKERS (2 * cores + 1),
-GUNICORN_THREADS (4), PROMETHEUS_MULTIPROC_DIR (metrics shared by the workers).
+GUNICORN_WORKER_CLASS (gthread), GUNICORN_THREADS (4), PROMETHEUS_MULTIPROC_DIR (metrics
+shared by the workers). ``make bench`` runs this file, with the same variables.
 
 Graceful restarts: SIGHUP starts new workers with the new code and lets the old ones
 finish their requests (up to graceful_timeout); SIGTERM stops accepting connections and
@@ -16,7 +17,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 # Threads keep the connection to nginx alive between requests (the sync worker cannot);
 # each thread holds its own database connection to PgBouncer.
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # A worker silent this long is killed and replaced (a stuck request fails, others go on).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
