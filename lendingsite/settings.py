@@ -316,6 +316,9 @@ LOAN_MAX_OPEN_PER_BORROWER = env.int("LOAN_MAX_OPEN_PER_BORROWER", default=2)
 # Loans of at least this principal need two different officers: one approves, another
 # disburses.
 LOAN_MAKER_CHECKER_THRESHOLD = Decimal(env.str("LOAN_MAKER_CHECKER_THRESHOLD", default="200000.00"))
+# A servicing action waiting for a second officer (loans.confirmations) expires after
+# this many hours unconfirmed: the next call starts a new request.
+OFFICER_REQUEST_EXPIRY_HOURS = env.int("OFFICER_REQUEST_EXPIRY_HOURS", default=72)
 
 # --- Notifications: the outbox and its email sender (docs/NOTIFICATIONS.md) -----------
 # EMAIL_URL: smtp://user:password@host:587 with STARTTLS as smtp+tls://, implicit TLS as

@@ -14,8 +14,10 @@ down for officers in ``docs/LOANS.md`` ("Two-officer confirmation").
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -75,6 +77,10 @@ def confirmation_required(
     - above it, a PENDING request for a different amount (the loan moved since it was
       made): that request is SUPERSEDED and this call records a new PENDING request, so
       the second officer always confirms the figure that will actually be used.
+    - a PENDING request older than ``OFFICER_REQUEST_EXPIRY_HOURS`` (72 by default) is
+      EXPIRED first, whatever the amount: a confirmation days later would act on a
+      decision nobody stands behind any more. The call then goes on as if there were
+      none (above the threshold, it records a new PENDING request).
 
     A second identical action after the first was carried out is the service's to refuse:
     its state check (repayment already REVERSED, loan no longer ACTIVE) answers 409 before
@@ -87,6 +93,11 @@ def confirmation_required(
         .filter(kind=kind, target_id=target_id, status=OfficerActionRequest.Status.PENDING)
         .first()
     )
+    if pending is not None and pending.requested_at < now - request_lifetime():
+        pending.status = OfficerActionRequest.Status.EXPIRED
+        pending.closed_at = now
+        pending.save(update_fields=["status", "closed_at"])
+        pending = None
     if amount <= loan.maker_checker_threshold:
         if pending is not None:
             _supersede(pending, now)
@@ -123,6 +134,11 @@ def confirmation_required(
             code="concurrent_request",
         ) from exc
     return Confirmation(proceed=False, request=request)
+
+
+def request_lifetime() -> timedelta:
+    """How long a request waits for a second officer (``OFFICER_REQUEST_EXPIRY_HOURS``)."""
+    return timedelta(hours=settings.OFFICER_REQUEST_EXPIRY_HOURS)
 
 
 def _supersede(request: OfficerActionRequest, now) -> None:

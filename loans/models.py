@@ -850,8 +850,9 @@ class OfficerActionRequest(models.Model):
 
     One row per request: the first officer's call makes it PENDING; a different officer's
     identical call makes it CONFIRMED (and the action is carried out in the same
-    transaction); a request whose figures no longer hold is SUPERSEDED. At most one
-    request per (kind, target) is PENDING at a time (a partial UNIQUE index).
+    transaction); a request whose figures no longer hold is SUPERSEDED; one left
+    unconfirmed longer than ``OFFICER_REQUEST_EXPIRY_HOURS`` is EXPIRED by the next call.
+    At most one request per (kind, target) is PENDING at a time (a partial UNIQUE index).
     """
 
     class Kind(models.TextChoices):
@@ -863,6 +864,7 @@ class OfficerActionRequest(models.Model):
         PENDING = "PENDING", "Waiting for a second officer"
         CONFIRMED = "CONFIRMED", "Confirmed and carried out"
         SUPERSEDED = "SUPERSEDED", "Superseded: the figures changed before confirmation"
+        EXPIRED = "EXPIRED", "Expired: not confirmed in time"
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="action_requests")
@@ -882,7 +884,7 @@ class OfficerActionRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)  # confirmed or superseded
+    closed_at = models.DateTimeField(null=True, blank=True)  # confirmed, superseded, expired
 
     class Meta:
         ordering = ["loan", "pk"]
@@ -909,7 +911,11 @@ class OfficerActionRequest(models.Model):
                     confirmed_at__isnull=False,
                     closed_at__isnull=False,
                 )
-                | Q(status="SUPERSEDED", confirmed_by__isnull=True, closed_at__isnull=False),
+                | Q(
+                    status__in=["SUPERSEDED", "EXPIRED"],
+                    confirmed_by__isnull=True,
+                    closed_at__isnull=False,
+                ),
                 name="loans_action_request_status_fields",
             ),
         ]

@@ -4,6 +4,7 @@ The loan below is STANDARD, whose threshold is 200,000.00 (settings); the amount
 chosen around it, so every expectation follows from the rule alone.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -161,3 +162,40 @@ def test_postgresql_refuses_the_maker_as_checker(loan):
 def test_postgresql_refuses_a_request_at_or_below_the_threshold(loan):
     with pytest.raises(IntegrityError, match="loans_action_request_above"), transaction.atomic():
         _row(loan, OfficerFactory(), amount=THRESHOLD).save()
+
+
+@pytest.mark.django_db
+def test_a_request_left_unconfirmed_too_long_expires_and_the_next_call_starts_again(loan, settings):
+    """Confirmed within its lifetime it stands; one minute past it, a second officer's
+    identical call no longer confirms it: it is EXPIRED and that officer's call is the
+    new first one."""
+    maker, checker = OfficerFactory(), OfficerFactory()
+    old = ask(loan, maker, "200000.01").request
+    lifetime = timedelta(hours=settings.OFFICER_REQUEST_EXPIRY_HOURS)
+    OfficerActionRequest.objects.filter(pk=old.pk).update(
+        requested_at=timezone.now() - lifetime - timedelta(minutes=1)
+    )
+
+    decision = ask(loan, checker, "200000.01")
+
+    old.refresh_from_db()
+    assert (old.status, old.confirmed_by) == (Status.EXPIRED, None)
+    assert old.closed_at is not None
+    assert decision.pending
+    assert (decision.request.status, decision.request.requested_by) == (Status.PENDING, checker)
+    # The maker of the expired request may now confirm the new one.
+    assert ask(loan, maker, "200000.01").proceed
+
+
+@pytest.mark.django_db
+def test_a_request_within_its_lifetime_is_confirmed(loan, settings):
+    maker, checker = OfficerFactory(), OfficerFactory()
+    made = ask(loan, maker, "200000.01").request
+    lifetime = timedelta(hours=settings.OFFICER_REQUEST_EXPIRY_HOURS)
+    OfficerActionRequest.objects.filter(pk=made.pk).update(
+        requested_at=timezone.now() - lifetime + timedelta(minutes=1)
+    )
+
+    assert ask(loan, checker, "200000.01").proceed
+    made.refresh_from_db()
+    assert made.status == Status.CONFIRMED
