@@ -1041,7 +1041,7 @@ class LoanAdmin(admin.ModelAdmin):
         )
         if request.method == "POST":
             if form.is_valid():
-                refusal = self._reverse(request, loan.pk, form.cleaned_data)
+                refusal = self._reverse(request, loan.pk, form.cleaned_data, written_off)
                 if refusal is None or refusal.code != "reversal_reason_required":
                     return HttpResponseRedirect(change_url)
             else:
@@ -1067,9 +1067,8 @@ class LoanAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/loans/loan/reverse_repayment.html", context)
 
-    def _reverse(self, request, loan_id, data) -> ApplicationError | None:
+    def _reverse(self, request, loan_id, data, written_off) -> ApplicationError | None:
         """Reverse through the service; report the outcome as a message, return any refusal."""
-        written_off = Loan.objects.filter(pk=loan_id, status=Loan.Status.WRITTEN_OFF).exists()
         try:
             if written_off:
                 return self._reverse_recovery(request, loan_id, data)

@@ -131,6 +131,29 @@ LOAN_JUSTIFICATIONS = [
     ),
 ]
 
+
+def _reversal_check(record: str, table: str) -> Check:
+    """A ``record`` (repayment, recovery) is REVERSED exactly when its entry is reversed,
+    and then by the reversal entry it records."""
+    return Check(
+        name=f"{record}_reversals",
+        description=(
+            f"a {record} is REVERSED exactly when its entry is reversed, and then by its "
+            "reversal entry"
+        ),
+        sql=f"""
+            SELECT r.id AS {record}_id, r.loan_id, r.status, r.reversal_entry_id,
+                   rev.id AS entry_reversed_by
+            FROM {table} r
+            LEFT JOIN ledger_journalentry rev ON rev.reverses_id = r.entry_id
+            WHERE (r.status = 'REVERSED') <> (rev.id IS NOT NULL)
+               OR r.reversal_entry_id IS DISTINCT FROM rev.id
+            ORDER BY r.id
+        """,  # noqa: S608 (fixed table names, no input)
+        columns=(f"{record}_id", "loan_id", "status", "reversal_entry_id", "entry_reversed_by"),
+    )
+
+
 LOAN_CHECKS = [
     Check(
         name="interest_income",
@@ -260,40 +283,8 @@ LOAN_CHECKS = [
             "allocated_fee",
         ),
     ),
-    Check(
-        name="repayment_reversals",
-        description=(
-            "a repayment is REVERSED exactly when its entry is reversed, and then by its "
-            "reversal entry"
-        ),
-        sql="""
-            SELECT r.id AS repayment_id, r.loan_id, r.status, r.reversal_entry_id,
-                   rev.id AS entry_reversed_by
-            FROM loans_repayment r
-            LEFT JOIN ledger_journalentry rev ON rev.reverses_id = r.entry_id
-            WHERE (r.status = 'REVERSED') <> (rev.id IS NOT NULL)
-               OR r.reversal_entry_id IS DISTINCT FROM rev.id
-            ORDER BY r.id
-        """,
-        columns=("repayment_id", "loan_id", "status", "reversal_entry_id", "entry_reversed_by"),
-    ),
-    Check(
-        name="recovery_reversals",
-        description=(
-            "a recovery is REVERSED exactly when its entry is reversed, and then by its "
-            "reversal entry"
-        ),
-        sql="""
-            SELECT r.id AS recovery_id, r.loan_id, r.status, r.reversal_entry_id,
-                   rev.id AS entry_reversed_by
-            FROM loans_loanrecovery r
-            LEFT JOIN ledger_journalentry rev ON rev.reverses_id = r.entry_id
-            WHERE (r.status = 'REVERSED') <> (rev.id IS NOT NULL)
-               OR r.reversal_entry_id IS DISTINCT FROM rev.id
-            ORDER BY r.id
-        """,
-        columns=("recovery_id", "loan_id", "status", "reversal_entry_id", "entry_reversed_by"),
-    ),
+    _reversal_check("repayment", "loans_repayment"),
+    _reversal_check("recovery", "loans_loanrecovery"),
     Check(
         name="loan_disbursements",
         description=(

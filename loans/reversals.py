@@ -44,7 +44,6 @@ from lendingsite.money import format_money
 from loans.close_of_business import ONE_DAY, delinquency_refresh
 from loans.confirmations import confirmation_required
 from loans.exceptions import (
-    LoanError,
     RecoveryNotFoundError,
     RepaymentNotFoundError,
     ReversalError,
@@ -77,6 +76,7 @@ from loans.services import (
     _record_event,
     loan_catch_up,
     loan_terms,
+    reason_required,
 )
 from notifications.models import Notification
 
@@ -294,14 +294,7 @@ def recovery_reverse(
 
 
 def _reversal_reason_check(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise LoanError(
-            "reason: a reversal needs a reason.",
-            code="reversal_reason_required",
-            extra={"reason": ["A reversal needs a reason."]},
-        )
-    return reason
+    return reason_required(reason, action="reversal", code="reversal_reason_required")
 
 
 def loan_events(loan: Loan) -> list[Payment | Waiver]:

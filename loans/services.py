@@ -768,13 +768,7 @@ def loan_fee_waive(
             code="waiver_not_positive",
             extra={"amount": ["Ensure this value is greater than 0."]},
         )
-    reason = (reason or "").strip()
-    if not reason:
-        raise LoanError(
-            "reason: a waiver needs a reason.",
-            code="waiver_reason_required",
-            extra={"reason": ["A waiver needs a reason."]},
-        )
+    reason = reason_required(reason, action="waiver", code="waiver_reason_required")
     today = business_date_get()
     loan = _locked_loan(loan_id)
     loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
@@ -899,15 +893,21 @@ def _loan_recover(
     return recovery
 
 
-def write_off_reason_check(reason: str | None) -> str:
+def reason_required(reason: str | None, *, action: str, code: str) -> str:
+    """The officer's reason for ``action`` (a waiver, a write-off, a reversal), stripped;
+    400 ``code`` naming the field when it is blank."""
     reason = (reason or "").strip()
     if not reason:
         raise LoanError(
-            "reason: a write-off needs a reason.",
-            code="write_off_reason_required",
-            extra={"reason": ["A write-off needs a reason."]},
+            f"reason: a {action} needs a reason.",
+            code=code,
+            extra={"reason": [f"A {action} needs a reason."]},
         )
     return reason
+
+
+def write_off_reason_check(reason: str | None) -> str:
+    return reason_required(reason, action="write-off", code="write_off_reason_required")
 
 
 @transaction.atomic
