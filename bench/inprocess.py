@@ -9,7 +9,8 @@ time of its PostgreSQL backend and the wall time. Requests run in batches of 200
 best batch is the cost of the code, the median shows how much the machine disturbed it.
 
 Knobs: ``BENCH_COST_REQUESTS`` (default 2000 per scenario), ``BENCH_SCENARIOS``,
-``BENCH_BORROWERS``, ``BENCH_LABEL``; the database is recreated as for ``bench.run``.
+``BENCH_BORROWERS``, ``BENCH_LABEL``; ``BENCH_COST_SQL=1`` prints the statements of one
+request of each scenario (to standard error); the database is recreated as for ``bench.run``.
 """
 
 import io
@@ -80,6 +81,11 @@ def measure(scenario, fixtures: list[dict], requests: int) -> dict:
         for seq in range(50, 60):
             _call(handler, scenario, fixtures[seq % len(fixtures)], seq)
     queries = len(captured.captured_queries) / 10
+    if os.environ.get("BENCH_COST_SQL"):
+        one = captured.captured_queries[: len(captured.captured_queries) // 10]
+        print(f"\n{scenario.name}: the statements of one request", file=sys.stderr)
+        for number, query in enumerate(one, 1):
+            print(f"{number:3}. {query['sql'][:400]}", file=sys.stderr)
     connection.ensure_connection()
     backend = connection.connection.info.backend_pid
 
