@@ -13,8 +13,10 @@ at once too: every token is checked against the revocations kept in the cache
 (``accounts.tokens.RevocableAccessToken``). What still waits for the token to expire
 (``JWT_ACCESS_MINUTES``, 15 by default) is a change of role, which the claims carry, and
 any revocation while Redis is down. Opt in only where acting for that window as the user
-was when the token was issued is harmless (reading one's own data); keep the default
-where it is not.
+was when the token was issued is harmless (reading one's own data), or where the
+operation asks the database itself in a statement it runs anyway (a repayment's lock
+statement moves no money unless the borrower is still an active borrower:
+``loans.repayment_sql``); keep the default elsewhere.
 """
 
 from functools import cache

@@ -24,11 +24,13 @@ Concurrency: a transaction-scoped advisory lock on (user, endpoint, key) detects
 request in flight without waiting for it; the UNIQUE (user, endpoint, key) constraint
 is the backstop. Both work under PgBouncer's transaction pooling.
 
-Transactions: ``idempotent_response`` opens the request's transaction. The operation
-(a money-moving service) runs inside it, in a savepoint, and the record is inserted
-after it in the same transaction: the money and its record commit together or not at
-all. Services state this in their docstrings ("runs in the caller's transaction").
-A view gets all of this by subclassing ``IdempotentApi``.
+Transactions: ``idempotent_response`` opens the request's transaction, undivided
+(``lendingsite.db.undivided_transaction``): the key's lock and stored answer are read
+in one statement, the operation (a money-moving service) runs without a savepoint of
+its own, and the record is inserted after it: the money and its record commit
+together or not at all. A business refusal rolls all of it back, and is stored in a
+second transaction. Services state this in their docstrings ("runs in the caller's
+transaction"). A view gets all of this by subclassing ``IdempotentApi``.
 """
 
 import hashlib
@@ -49,9 +51,12 @@ from idempotency.exceptions import (
     IdempotencyKeyReusedError,
 )
 from idempotency.models import IdempotencyRecord
-from lendingsite.db import insert_unless_conflict
+from lendingsite.db import insert_unless_conflict, undivided_transaction
 from lendingsite.exception_handlers import domain_error_response
 from lendingsite.http import REPLAYED_HEADER
+
+# Errors of the key itself (in flight, reused with another body): answered, never stored.
+IDEMPOTENCY_ERRORS = (IdempotencyKeyInFlightError, IdempotencyKeyReusedError)
 
 KEY_FIELD = "idempotency_key"
 KEY_HEADER = "Idempotency-Key"
@@ -116,8 +121,65 @@ def _advisory_lock_id(*parts) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-# Returns (status, body, journal entry or None).
+# Returns (status, body, the journal entry or its id, or None).
 Operation = Callable[[], tuple[int, dict, object | None]]
+
+# The key's lock and its stored answer, in one statement. The snapshot is taken before
+# the lock is tried, so a request holding the key that commits in between is missed:
+# this one then runs too and meets the UNIQUE key when it stores its answer (409,
+# everything rolled back; the retry gets the stored answer). Rare, and never a second
+# movement of money.
+CLAIM_SQL = """
+    SELECT pg_try_advisory_xact_lock(%s), r.fingerprint, r.response_status, r.response_body
+    FROM (SELECT 1) AS one
+    LEFT JOIN idempotency_idempotencyrecord r
+        ON r.user_id = %s AND r.endpoint = %s AND r.key = %s
+"""
+
+
+def _in_flight() -> IdempotencyKeyInFlightError:
+    return IdempotencyKeyInFlightError(
+        "A request with this idempotency key is still being processed; retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _claim(*, user, endpoint: str, key: str, request_fingerprint: str) -> Response | None:
+    """Take the key's lock; the stored answer to replay, or None: the operation may run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            CLAIM_SQL, [_advisory_lock_id(user.pk, endpoint, key), user.pk, endpoint, key]
+        )
+        acquired, stored_fingerprint, stored_status, stored_body = cursor.fetchone()
+    if not acquired:
+        raise _in_flight()
+    if stored_fingerprint is None:
+        return None
+    if stored_fingerprint != request_fingerprint:
+        raise IdempotencyKeyReusedError(
+            "This idempotency key was already used with a different request body."
+        )
+    if isinstance(stored_body, str):  # a jsonb column read by a plain cursor
+        stored_body = json.loads(stored_body)
+    response = Response(stored_body, status=stored_status)
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _store(*, user, endpoint, key, request_fingerprint, status, body, entry) -> None:
+    record = IdempotencyRecord(
+        user=user,
+        endpoint=endpoint,
+        key=key,
+        fingerprint=request_fingerprint,
+        response_status=status,
+        response_body=body,
+        entry_id=getattr(entry, "pk", entry),
+        created_at=timezone.now(),
+    )
+    # A conflict here means the advisory lock was bypassed: refuse, roll back all.
+    if not insert_unless_conflict(record, conflict_columns=("user_id", "endpoint", "key")):
+        raise _in_flight()
 
 
 def idempotent_response(
@@ -125,56 +187,39 @@ def idempotent_response(
 ) -> Response:
     """Run ``operation`` at most once per (user, endpoint, key) and return its response.
 
-    ``operation`` returns ``(status, body, entry)``; it runs in a savepoint so that a
-    business refusal rolls back its writes while the refusal itself is recorded.
+    ``operation`` returns ``(status, body, entry)``. It runs in an undivided transaction
+    (``lendingsite.db.undivided_transaction``: no savepoint) with the key's lock and
+    the stored answer. A business refusal rolls all of it back; the refusal is then
+    stored in a transaction of its own, which takes the key's lock again (a request
+    with the same key may have run meanwhile: its answer is the one returned).
     """
     request_fingerprint = fingerprint(payload)
+    claim = {
+        "user": user,
+        "endpoint": endpoint,
+        "key": key,
+        "request_fingerprint": request_fingerprint,
+    }
+    try:
+        with undivided_transaction():
+            replay = _claim(**claim)
+            if replay is not None:
+                return replay
+            status, body, entry = operation()
+            _store(**claim, status=status, body=body, entry=entry)
+        return Response(body, status=status)
+    except IDEMPOTENCY_ERRORS:
+        raise
+    except Exception as exc:
+        refusal = domain_error_response(exc)
+        if refusal is None:
+            raise  # unexpected: everything rolled back, the key included
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_lock_id(user.pk, endpoint, key)]
-            )
-            (acquired,) = cursor.fetchone()
-        if not acquired:
-            raise IdempotencyKeyInFlightError(
-                "A request with this idempotency key is still being processed; retry shortly.",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-        record = IdempotencyRecord.objects.filter(user=user, endpoint=endpoint, key=key).first()
-        if record is not None:
-            if record.fingerprint != request_fingerprint:
-                raise IdempotencyKeyReusedError(
-                    "This idempotency key was already used with a different request body."
-                )
-            response = Response(record.response_body, status=record.response_status)
-            response[REPLAYED_HEADER] = "true"
-            return response
-
-        try:
-            with transaction.atomic():
-                status, body, entry = operation()
-        except Exception as exc:
-            refusal = domain_error_response(exc)
-            if refusal is None:
-                raise  # unexpected: everything rolls back, the key included
-            status, body, entry = refusal.status_code, refusal.data, None
-        record = IdempotencyRecord(
-            user=user,
-            endpoint=endpoint,
-            key=key,
-            fingerprint=request_fingerprint,
-            response_status=status,
-            response_body=body,
-            entry=entry,
-            created_at=timezone.now(),
-        )
-        # A conflict here means the advisory lock was bypassed: refuse, roll back all.
-        if not insert_unless_conflict(record, conflict_columns=("user_id", "endpoint", "key")):
-            raise IdempotencyKeyInFlightError(
-                "A request with this idempotency key is still being processed; retry shortly.",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-    return Response(body, status=status)
+        replay = _claim(**claim)
+        if replay is not None:
+            return replay
+        _store(**claim, status=refusal.status_code, body=refusal.data, entry=None)
+    return Response(refusal.data, status=refusal.status_code)
 
 
 def optionally_idempotent_response(
@@ -226,8 +271,7 @@ class IdempotentApi(APIView):
     def perform(self, request, *, key: str, **data) -> tuple[dict, object | None]:
         """Run the operation; return the response body (stored, replayed) and its entry.
 
-        Runs inside the request's transaction, in a savepoint: a business refusal
-        raised here is stored as the answer to the key, and everything it wrote is
-        rolled back.
+        Runs inside the request's transaction: a business refusal raised here rolls
+        back everything it wrote, and is stored as the answer to the key.
         """
         raise NotImplementedError

@@ -6,9 +6,9 @@ reversals) calls it inside its own ``transaction.atomic()`` block.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -19,7 +19,8 @@ from ledger.exceptions import DuplicateEntryError, InsufficientFundsError, Unbal
 from ledger.locks import account_qs_select_for_update
 from ledger.models import Account, BusinessDate, JournalEntry, Posting
 from ledger.references import reversal_reference
-from ledger.selectors import business_date_get
+from ledger.selectors import SYSTEM_ACCOUNTS, account_system_id, business_date_get
+from lendingsite.cte import WriteStatement
 from lendingsite.db import insert_unless_conflict
 from lendingsite.money import CENT, format_money
 
@@ -34,6 +35,19 @@ def account_open(*, code: str, name: str, kind: str, keeps_balance: bool = False
     """
     return Account.objects.create(
         code=code, name=name, kind=kind, balance=Decimal("0.00") if keeps_balance else None
+    )
+
+
+def _insufficient_funds(available: Decimal, delta: Decimal) -> InsufficientFundsError:
+    requested, shortfall = -delta, -(available + delta)
+    return InsufficientFundsError(
+        f"Insufficient wallet balance: available {format_money(available)}, "
+        f"requested {format_money(requested)}, short by {format_money(shortfall)}.",
+        extra={
+            "available": format_money(available),
+            "requested": format_money(requested),
+            "shortfall": format_money(shortfall),
+        },
     )
 
 
@@ -87,16 +101,7 @@ def ledger_post(
         assert available is not None  # locked accounts are those that keep a balance
         new_balance = available + deltas[account.pk]
         if new_balance < 0:
-            requested = -deltas[account.pk]
-            raise InsufficientFundsError(
-                f"Insufficient wallet balance: available {format_money(available)}, "
-                f"requested {format_money(requested)}, short by {format_money(-new_balance)}.",
-                extra={
-                    "available": format_money(available),
-                    "requested": format_money(requested),
-                    "shortfall": format_money(-new_balance),
-                },
-            )
+            raise _insufficient_funds(available, deltas[account.pk])
         account.balance = new_balance
 
     entry = JournalEntry(
@@ -117,6 +122,90 @@ def ledger_post(
     for account in accounts:
         account.save(update_fields=["balance", "updated_at"])
     return entry
+
+
+LEDGER_ENTRY_SQL = """
+    INSERT INTO ledger_journalentry
+        (kind, reference, description, idempotency_key, created_by_id, value_date, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    RETURNING id
+"""
+LEDGER_POSTINGS_SQL = """
+    INSERT INTO ledger_posting (entry_id, account_id, amount)
+    SELECT ledger_entry.id, leg.account_id, leg.amount
+    FROM ledger_entry, unnest(%s::bigint[], %s::numeric[]) WITH ORDINALITY
+         AS leg(account_id, amount, n)
+    ORDER BY leg.n
+"""
+LEDGER_BALANCES_SQL = """
+    UPDATE ledger_account SET balance = new.balance, updated_at = %s
+    FROM unnest(%s::bigint[], %s::numeric[]) AS new(id, balance)
+    WHERE ledger_account.id = new.id
+"""
+
+
+def ledger_post_with(
+    statement: WriteStatement,
+    *,
+    kind: str,
+    reference: str,
+    legs: Sequence[Leg],
+    locked_balances: Mapping[int, Decimal],
+    value_date: date,
+    now: datetime,
+    description: str = "",
+    idempotency_key: str = "",
+    created_by_id: int | None = None,
+) -> str:
+    """``ledger_post`` as parts of the caller's ``statement``; returns the entry's part name.
+
+    For a hot path that writes its own rows in the same statement (a repayment:
+    ``loans.repayment_sql``). Adds three parts: ``ledger_entry`` (the journal entry,
+    ``RETURNING id``: later parts read the new entry's id from it), ``ledger_postings``
+    and ``ledger_balances``. The rules are ``ledger_post``'s, checked here before a part
+    is added: legs in cents summing to zero; no cached balance below zero
+    (``InsufficientFundsError``); a reference used once (``DuplicateEntryError`` when the
+    statement runs). The database checks them again (CHECK, UNIQUE, the deferred
+    balanced-entry trigger).
+
+    Locks: the caller has already locked, in this transaction and in the lock order
+    (after the loan), every account among the legs that keeps a cached balance, and
+    passes their balances as locked in ``locked_balances``. A leg on any other account
+    must be a system account's (their balances derive from the postings); anything else
+    is a programming error (``ValueError``).
+    """
+    deltas = _validated_deltas(legs)
+    system = {account_system_id(code) for code in SYSTEM_ACCOUNTS}
+    balances = {}
+    for account_id, delta in deltas.items():
+        if account_id in locked_balances:
+            available = locked_balances[account_id]
+            if available + delta < 0:
+                raise _insufficient_funds(available, delta)
+            balances[account_id] = available + delta
+        elif account_id not in system:
+            raise ValueError(
+                f"Account {account_id} is neither locked by the caller nor a system account."
+            )
+    statement.add(
+        "ledger_entry",
+        LEDGER_ENTRY_SQL,
+        [kind, reference, description, idempotency_key, created_by_id, value_date, now],
+    )
+    statement.refuse(
+        "ledger_journalentry_reference_key",
+        lambda: DuplicateEntryError(f"Entry {reference!r} was already posted."),
+    )
+    statement.add(
+        "ledger_postings",
+        LEDGER_POSTINGS_SQL,
+        [[account_id for account_id, _ in legs], [amount for _, amount in legs]],
+    )
+    if balances:
+        statement.add(
+            "ledger_balances", LEDGER_BALANCES_SQL, [now, list(balances), list(balances.values())]
+        )
+    return "ledger_entry"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Small database helpers the ORM does not offer."""
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Model
@@ -51,3 +54,42 @@ def read_snapshot() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         yield
+
+
+_undivided: ContextVar[bool] = ContextVar("undivided_transaction", default=False)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def undivided_transaction() -> Iterator[None]:
+    """A transaction that any error rolls back whole, so the services in it need no savepoint.
+
+    Opened by the idempotency wrapper around a money-moving request: there a refusal
+    rolls everything back and is recorded afterwards, so a service's own savepoint (two
+    more statements, ``SAVEPOINT`` and ``RELEASE``) would protect nothing. Services
+    decorated with ``service_atomic`` skip theirs inside it. Explicit
+    ``transaction.atomic()`` blocks keep theirs.
+    """
+    token = _undivided.set(True)
+    try:
+        with transaction.atomic():
+            yield
+    finally:
+        _undivided.reset(token)
+
+
+def service_atomic(func: Callable[P, R]) -> Callable[P, R]:
+    """``transaction.atomic`` for a service, without a savepoint in an undivided transaction.
+
+    Anywhere else (the console, a command, a test's transaction) it is
+    ``transaction.atomic``: its own transaction, or a savepoint in the caller's, so a
+    caller can catch its refusal and carry on.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(savepoint=not _undivided.get()):
+            return func(*args, **kwargs)
+
+    return wrapper

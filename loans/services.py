@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from cachetools import TTLCache
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from ledger.models import Account, JournalEntry
@@ -26,7 +26,9 @@ from ledger.references import (
     repayment_reference,
 )
 from ledger.selectors import account_system_id, business_date_get
-from ledger.services import ledger_post
+from ledger.services import ledger_post, ledger_post_with
+from lendingsite.cte import WriteStatement
+from lendingsite.db import service_atomic
 from lendingsite.money import format_money
 from loans.allocation import Owed, Share, allocate
 from loans.close_of_business import ONE_DAY, delinquency_refresh, loans_close_through
@@ -58,11 +60,17 @@ from loans.models import (
 )
 from loans.payoff import payoff_lines, payoff_quote
 from loans.prepayment import LoanTerms, prepayment_plan
+from loans.repayment_sql import (
+    installments_update_with,
+    loan_update_with,
+    repayment_lock,
+    wallet_lock,
+)
 from loans.rescheduling import schedule_reschedule, schedule_version_record
 from loans.schedule import InterestMethod, Quote, add_months, quote
 from loans.write_offs import loans_write_off, write_off_figures
 from notifications.models import Notification
-from notifications.services import notification_add
+from notifications.services import notification_add, notification_add_with
 from wallets.locks import wallet_qs_select_for_update
 from wallets.selectors import wallet_account_id
 
@@ -517,7 +525,7 @@ def _installments_to_pay(loan: Loan, amount: Decimal, order: str) -> list[Instal
     return chosen
 
 
-@transaction.atomic
+@service_atomic
 def loan_repay(
     *,
     loan_id: int,
@@ -540,13 +548,14 @@ def loan_repay(
     fee part. At zero outstanding the loan is CLOSED.
 
     Locks: the loan (so concurrent repayments on it run one after another and can never
-    overpay it), then the wallet's ledger account inside ``ledger_post`` (so the wallet
-    never goes below zero). Transaction: the caller's when there is one (over HTTP, the
-    idempotency wrapper's, which runs this in a savepoint and stores the answer with
-    it), else its own.
+    overpay it), then the wallet's ledger account (so the wallet never goes below
+    zero), both in one statement (``loans.repayment_sql``). Transaction: the caller's
+    when there is one (over HTTP, the idempotency wrapper's undivided transaction, which
+    stores the answer with it), else its own.
     """
-    today = business_date_get()
-    loan = _locked_loan(loan_id, borrower=borrower)
+    locked = repayment_lock(loan_id=loan_id, borrower_id=borrower.pk)
+    loan = locked.loan
+    today = locked.business_date or business_date_get()
     loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
     if loan.status == Loan.Status.WRITTEN_OFF:
         return _loan_recover(
@@ -565,6 +574,7 @@ def loan_repay(
             today=today,
             idempotency_key=idempotency_key,
             client_ip=client_ip,
+            wallet=(locked.wallet_account_id, locked.wallet_balance),
         )
     if amount > loan.outstanding_amount:
         outstanding = format_money(loan.outstanding_amount)
@@ -600,6 +610,7 @@ def loan_repay(
         today=today,
         idempotency_key=idempotency_key,
         client_ip=client_ip,
+        wallet=(locked.wallet_account_id, locked.wallet_balance),
     )
 
 
@@ -615,6 +626,7 @@ def _repayment_post(
     client_ip: str | None,
     purpose: str = Repayment.Purpose.ORDINARY,
     waived: dict[int, Decimal] | None = None,
+    wallet: tuple[int, Decimal] | None = None,
 ) -> Repayment:
     """Post a payment split into ``shares`` and record it on the locked loan.
 
@@ -623,29 +635,44 @@ def _repayment_post(
     gives back exceeds the interest it collects). ``waived``: interest no longer owed,
     by installment number (foreclosure only), recorded on the installments and taken
     off what the loan owes. At zero outstanding the loan is CLOSED and the repayment
-    ``FULL``.
+    ``FULL``. ``wallet``: the payer's wallet account and its balance, when the caller
+    has already locked it (``repayment_lock``); else it is locked here.
+
+    Every write is one statement (``loans.repayment_sql``): the entry, its postings and
+    the wallet's balance, the installments, the loan, the repayment, its allocations
+    and the borrower's notifications. A loan that was overdue has its delinquency
+    recomputed after it (a payment cannot make a current loan overdue).
     """
     waived = waived or {}
     fee_part = sum((share.fee for share in shares), ZERO)
     interest_part = sum((share.interest for share in shares), ZERO)
     principal_part = sum((share.principal for share in shares), ZERO)
     interest_waived = sum(waived.values(), ZERO)
+    if wallet is None:
+        account_id = wallet_account_id(user_id=payer.pk)
+        wallet = (account_id, wallet_lock(account_id=account_id))
+    wallet_id, wallet_balance = wallet
 
-    legs = [(wallet_account_id(user_id=payer.pk), -amount)]
+    legs = [(wallet_id, -amount)]
     if principal_part:
         legs.append((account_system_id(Account.LOANS_RECEIVABLE), principal_part))
     if interest_part:
         legs.append((account_system_id(Account.INTEREST_INCOME), interest_part))
     if fee_part:
         legs.append((account_system_id(Account.FEES_RECEIVABLE), fee_part))
-    entry = ledger_post(
+    now = timezone.now()
+    statement = WriteStatement()
+    ledger_post_with(
+        statement,
         kind=JournalEntry.Kind.EMI_PAYMENT,
         reference=repayment_reference(loan_id=loan.pk, idempotency_key=idempotency_key),
         legs=legs,
+        locked_balances={wallet_id: wallet_balance},
         description=f"Repayment on loan {loan.pk}",
         idempotency_key=idempotency_key,
-        created_by=payer,
+        created_by_id=payer.pk,
         value_date=today,
+        now=now,
     )
     touched = {}
     for share in shares:
@@ -660,19 +687,16 @@ def _repayment_post(
     for installment in touched.values():
         if installment.unpaid == 0 and installment.paid_on is None:
             installment.paid_on = today
-    Installment.objects.bulk_update(
-        touched.values(),
-        ["fee_paid", "interest_paid", "principal_paid", "interest_waived", "paid_on"],
-    )
+    if touched:
+        installments_update_with(statement, list(touched.values()))
 
+    was_overdue = loan.days_past_due > 0
     loan.outstanding_amount -= amount + interest_waived
     fully_repaid = loan.outstanding_amount == 0
     if fully_repaid:
         loan.close()
-        _record_event(loan, Loan.Status.ACTIVE, actor=payer, client_ip=client_ip)
-    loan.save(update_fields=["outstanding_amount", "status", "closed_at", "updated_at"])
-    delinquency_refresh(loan_ids=[loan.pk], as_of=today)
-    repayment = Repayment.objects.create(
+    loan_update_with(statement, loan, now=now)
+    repayment = Repayment(
         loan=loan,
         amount=amount,
         principal_part=principal_part,
@@ -683,38 +707,96 @@ def _repayment_post(
         purpose=purpose,
         interest_waived=interest_waived,
         idempotency_key=idempotency_key,
-        entry=entry,
+        created_at=now,
     )
-    RepaymentAllocation.objects.bulk_create(
+    statement.add_insert(
+        "repayment",
+        [repayment],
+        computed={"entry_id": "SELECT id FROM ledger_entry"},
+        returning="id, entry_id",
+    )
+    allocations = [
         RepaymentAllocation(
-            repayment=repayment,
             installment=installments[share.number],
             fee=share.fee,
             interest=share.interest,
             principal=share.principal,
         )
         for share in shares
-    )
+    ]
+    if allocations:
+        statement.add_insert(
+            "allocations", allocations, computed={"repayment_id": "SELECT id FROM repayment"}
+        )
+    payload = _repayment_facts(loan, repayment, today)
     if purpose == Repayment.Purpose.FORECLOSURE:
-        _notify(
+        _notify_with(
+            statement,
             Notification.Kind.LOAN_FORECLOSED,
             loan=loan,
-            ref=repayment.pk,
             today=today,
-            amount=format_money(amount),
-            fee_part=format_money(fee_part),
-            interest_part=format_money(interest_part),
-            principal_part=format_money(principal_part),
+            ref_part="repayment",
+            **payload,
             interest_waived=format_money(interest_waived),
             principal_amount=format_money(loan.principal_amount),
-            value_date=today.isoformat(),
         )
     elif purpose == Repayment.Purpose.ORDINARY:
-        _notify_repayment(loan, repayment, today)
+        _notify_with(
+            statement,
+            Notification.Kind.REPAYMENT_RECEIVED,
+            loan=loan,
+            today=today,
+            ref_part="repayment",
+            **payload,
+            outstanding_amount=format_money(loan.outstanding_amount),
+        )
         if fully_repaid:
-            _notify_closed(loan, today)
+            _notify_with(
+                statement,
+                Notification.Kind.LOAN_CLOSED,
+                loan=loan,
+                today=today,
+                ref=loan.pk,
+                principal_amount=format_money(loan.principal_amount),
+                closed_on=today.isoformat(),
+            )
     # A prepayment is notified by ``_prepay`` once the schedule is recomputed.
+    repayment.pk, repayment.entry_id = statement.execute("SELECT * FROM repayment")
+    repayment._state.adding = False
+    repayment._state.db = DEFAULT_DB_ALIAS
+    if fully_repaid:
+        _record_event(loan, Loan.Status.ACTIVE, actor=payer, client_ip=client_ip)
+    if was_overdue:
+        delinquency_refresh(loan_ids=[loan.pk], as_of=today)
     return repayment
+
+
+def _repayment_facts(loan: Loan, repayment: Repayment, today: date) -> dict[str, str]:
+    """What every notification of a payment says about it."""
+    return {
+        "amount": format_money(repayment.amount),
+        "fee_part": format_money(repayment.fee_part),
+        "interest_part": format_money(repayment.interest_part),
+        "principal_part": format_money(repayment.principal_part),
+        "value_date": today.isoformat(),
+    }
+
+
+def _notify_with(
+    statement: WriteStatement, kind: str, *, loan: Loan, today: date, ref=None, ref_part="", **facts
+) -> None:
+    """``_notify`` as a part of a one-statement write (``notification_add_with``)."""
+    notification_add_with(
+        statement,
+        name=f"notify_{kind}",
+        kind=kind,
+        ref=ref,
+        ref_part=ref_part,
+        recipient_id=loan.borrower_id,
+        business_date=today,
+        loan_id=loan.pk,
+        payload=facts,
+    )
 
 
 def _notify_repayment(loan: Loan, repayment: Repayment, today: date, **schedule) -> None:
@@ -972,6 +1054,7 @@ def _prepay(
     today: date,
     idempotency_key: str,
     client_ip: str | None,
+    wallet: tuple[int, Decimal],
 ) -> Repayment:
     """A prepayment on a locked, caught-up ACTIVE loan; runs in ``loan_repay``'s transaction.
 
@@ -1001,6 +1084,7 @@ def _prepay(
         idempotency_key=idempotency_key,
         client_ip=client_ip,
         purpose=kind,
+        wallet=wallet,
     )
     schedule_reschedule(
         loan=loan,
@@ -1035,7 +1119,7 @@ def loan_terms(loan: Loan) -> LoanTerms:
     )
 
 
-@transaction.atomic
+@service_atomic
 def loan_foreclose(
     *,
     loan_id: int,
@@ -1056,8 +1140,9 @@ def loan_foreclose(
     Locks: the loan, then the wallet inside ``ledger_post``. Transaction: the caller's
     when there is one (over HTTP, the idempotency wrapper's), else its own.
     """
-    today = business_date_get()
-    loan = _locked_loan(loan_id, borrower=borrower)
+    locked = repayment_lock(loan_id=loan_id, borrower_id=borrower.pk)
+    loan = locked.loan
+    today = locked.business_date or business_date_get()
     loan_catch_up(loan=loan, today=today)  # may write it off (the product's threshold)
     if loan.status != Loan.Status.ACTIVE:
         raise LoanStateError(f"Loan {loan.pk} is {loan.status}; only ACTIVE loans can be paid off.")
@@ -1094,4 +1179,5 @@ def loan_foreclose(
         client_ip=client_ip,
         purpose=Repayment.Purpose.FORECLOSURE,
         waived={line.number: line.interest_waived for line in lines if line.interest_waived},
+        wallet=(locked.wallet_account_id, locked.wallet_balance),
     )

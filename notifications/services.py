@@ -24,6 +24,7 @@ from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lendingsite.cte import WriteStatement
 from notifications.emails import notification_email
 from notifications.models import Notification
 
@@ -94,6 +95,55 @@ INSERT_MANY_SQL = """
     CROSS JOIN unnest(%(channels)s::text[]) AS c(channel)
     ON CONFLICT (channel, event_key) DO NOTHING
 """
+
+
+INSERT_WITH_SQL = """
+    INSERT INTO notifications_notification
+        (kind, channel, event_key, recipient_id, loan_id, business_date, payload,
+         state, attempts, last_error, created_at, next_attempt_at)
+    SELECT %s, c.channel, %s || ':' || ({ref}), %s, %s, %s, %s::jsonb,
+           'PENDING', 0, '', now(), now()
+    FROM unnest(%s::text[]) AS c(channel)
+    ON CONFLICT (channel, event_key) DO NOTHING
+"""
+
+
+def notification_add_with(
+    statement: WriteStatement,
+    *,
+    name: str,
+    kind: str,
+    recipient_id: int,
+    ref: object = None,
+    ref_part: str = "",
+    business_date: date,
+    loan_id: int | None = None,
+    payload: dict | None = None,
+) -> None:
+    """``notification_add`` as a part ``name`` of the caller's one-statement write.
+
+    ``ref``: the id of the record the event is about; or ``ref_part``: the earlier part
+    of the same statement that writes that record and returns its ``id`` (not known
+    before the statement runs).
+    """
+    if ref_part and ref_part not in statement:
+        raise ValueError(f"No part {ref_part!r} in the statement.")
+    ref_sql = f"SELECT id FROM {ref_part}" if ref_part else "%s::text"  # noqa: S608
+    params = [] if ref_part else [str(ref)]
+    statement.add(
+        name,
+        INSERT_WITH_SQL.format(ref=ref_sql),  # a part's name (checked above) or a placeholder
+        [
+            _checked_kind(kind),
+            kind,
+            *params,
+            recipient_id,
+            loan_id,
+            business_date,
+            json.dumps(payload or {}, default=str),
+            [channel.value for channel in CHANNELS],
+        ],
+    )
 
 
 def notifications_add_many(*, rows: Iterable[NotificationToAdd]) -> int:

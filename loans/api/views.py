@@ -366,6 +366,9 @@ class RecoveryPaymentOutputSerializer(serializers.Serializer):
 
 
 class RepaymentCreateApi(IdempotentApi):
+    # The token's claims, no user query: the payment's lock statement asks the database
+    # whether the borrower is still an active borrower (``loans.repayment_sql``).
+    authentication_classes = [JWTClaimsAuthentication]
     permission_classes = [IsAuthenticated, IsBorrower]
     endpoint = "repayments.make-payment"
     error_statuses = (404, 409, 422)
@@ -423,7 +426,7 @@ class RepaymentCreateApi(IdempotentApi):
                     "recoverable_amount": loan.written_off_amount - loan.recovered_amount,
                 }
             ).data
-            return body, repayment.entry
+            return body, repayment.entry_id
         body = self.OutputSerializer(
             {
                 "repayment": repayment,
@@ -431,7 +434,7 @@ class RepaymentCreateApi(IdempotentApi):
                 "loan_closed": loan.status == loan.Status.CLOSED,
             }
         ).data
-        return body, repayment.entry
+        return body, repayment.entry_id
 
 
 class RepaymentListApi(APIView):
@@ -561,6 +564,7 @@ class RecoveryReverseApi(APIView):
 class LoanForecloseApi(IdempotentApi):
     """The borrower pays the loan off today with its payoff total."""
 
+    authentication_classes = [JWTClaimsAuthentication]  # as RepaymentCreateApi
     permission_classes = [IsAuthenticated, IsBorrower]
     error_statuses = (404, 409, 422)
 
@@ -597,4 +601,4 @@ class LoanForecloseApi(IdempotentApi):
                 "loan_closed": repayment.loan.status == repayment.loan.Status.CLOSED,
             }
         ).data
-        return body, repayment.entry
+        return body, repayment.entry_id

@@ -37,3 +37,15 @@ def test_staff_read_their_own_wallet_as_in_the_seed(role, settings):
     assert balance.json() == {"user_id": staff.pk, "balance": "0.00", "currency": settings.CURRENCY}
     assert history.status_code == 200
     assert history.json() == []
+
+
+@pytest.mark.django_db
+def test_a_balance_read_is_one_statement(borrower_client, borrower, django_assert_num_queries):
+    """No user query (the token's claims), no transaction: the wallet and its account."""
+    borrower_client.get("/api/wallet/balance")  # warm: the first request of a process
+
+    with django_assert_num_queries(1) as captured:
+        response = borrower_client.get("/api/wallet/balance")
+
+    assert response.status_code == 200
+    assert "ledger_account" in captured.captured_queries[0]["sql"]

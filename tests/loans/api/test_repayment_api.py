@@ -181,17 +181,47 @@ def client_for_token(token):
 
 @pytest.mark.django_db
 def test_a_repayment_needs_only_the_statements_its_locks_and_ledger_require(
-    borrower_client, loan, django_assert_max_num_queries
+    borrower_client, loan, django_assert_num_queries
 ):
-    """User, lock key, stored outcome, business date, loan and product (locked), unpaid
-    installments, wallet (locked), entry, postings, wallet balance, installments, loan,
-    delinquency, repayment, its allocation, its notification, outcome, plus the
-    savepoints of the idempotency block and the service (and the test's own)."""
+    """The transaction's start (here a savepoint: the test runs in a transaction), the
+    key's lock with its stored answer, the loan and wallet locked, the unpaid
+    installments, every write in one statement, the stored answer, the end. No user
+    query: the token's claims, checked by the lock statement."""
     borrower_client.post(PAY, {"loan_id": loan.pk, "amount": "1.00", "idempotency_key": "warm"})
 
-    with django_assert_max_num_queries(23):
+    with django_assert_num_queries(7) as captured:
         response = borrower_client.post(
             PAY, {"loan_id": loan.pk, "amount": "2.00", "idempotency_key": "measured"}
         )
 
+    statements = [q["sql"].split()[0] for q in captured.captured_queries]
+    assert statements == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", "WITH", "INSERT", "RELEASE"]
+    assert "pg_try_advisory_xact_lock" in captured.captured_queries[1]["sql"]
+    assert "FOR NO KEY UPDATE OF l, a" in captured.captured_queries[2]["sql"]
+    assert "loans_installment" in captured.captured_queries[3]["sql"]
     assert response.status_code == 201
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change", [{"is_active": False}, {"role": "OFFICER", "is_staff": True}], ids=["off", "role"]
+)
+def test_a_token_outliving_its_borrower_moves_no_money(borrower, borrower_client, loan, change):
+    """The repayment reads no user row at authentication (the token's claims): its lock
+    statement asks the database. A deactivation or a change of role the token cannot
+    know of (the cache's revocation missed: Redis down) is refused there."""
+    from accounts.models import User
+    from wallets.models import Wallet
+
+    balance, owed = Wallet.objects.get(user=borrower).balance, loan.outstanding_amount
+    User.objects.filter(pk=borrower.pk).update(**change)  # no signal, no revocation
+
+    response = borrower_client.post(
+        PAY, {"loan_id": loan.pk, "amount": "10.00", "idempotency_key": "late"}
+    )
+
+    assert response.status_code == 404, response.content
+    assert Wallet.objects.get(user=borrower).balance == balance
+    assert not Repayment.objects.filter(loan=loan).exists()
+    loan.refresh_from_db()
+    assert loan.outstanding_amount == owed
