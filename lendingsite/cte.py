@@ -37,7 +37,11 @@ class WriteStatement:
         """Add a part named ``name`` (a later part may read it by that name)."""
         if any(name == existing for existing, _, _ in self.parts):
             raise ValueError(f"A part named {name!r} is already in the statement.")
-        self.parts.append((name, sql.strip(), list(params)))
+        # Runs of whitespace collapse: psycopg converts a statement's text once and
+        # remembers it only when it is at most 4 KiB long with at most 50 parameters
+        # (MAX_CACHED_STATEMENT_LENGTH, _PARAMS); else it parses the text on every call.
+        # Values are parameters, so no part holds a literal whose spaces matter.
+        self.parts.append((name, " ".join(sql.split()), list(params)))
         return name
 
     def add_insert(
@@ -72,6 +76,9 @@ class WriteStatement:
                 if isinstance(value, DatabaseDefault):
                     values.append("DEFAULT")
                     continue
+                if value is None:  # in the text: fewer parameters (see ``add``)
+                    values.append("NULL")
+                    continue
                 values.append("%s")
                 params.append(f.get_db_prep_save(value, connection))
             rows.append(f"({', '.join(values)})")
@@ -94,9 +101,9 @@ class WriteStatement:
         """The statement's text and parameters, ending with ``select`` (no parameters)."""
         if not self.parts:
             raise ValueError("A statement needs at least one part.")
-        ctes = ",\n".join(f"{name} AS (\n{sql}\n)" for name, sql, _ in self.parts)
+        ctes = ", ".join(f"{name} AS ({sql})" for name, sql, _ in self.parts)
         params = [param for _, _, part_params in self.parts for param in part_params]
-        return f"WITH {ctes}\n{select}", params
+        return f"WITH {ctes} {select}", params
 
     def execute(self, select: str = "SELECT 1") -> tuple:
         """Run every part; return the one row of ``select`` (which may read the parts)."""

@@ -105,6 +105,28 @@ def wallet_lock(*, account_id: int) -> Decimal:
     return balance
 
 
+@cache
+def _unpaid_sql() -> tuple[str, list[str]]:
+    fields = [f.attname for f in Installment._meta.concrete_fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Installment._meta.get_field(n).column) for n in fields)
+    sql = f"""
+        SELECT {columns} FROM loans_installment
+        WHERE loan_id = %s AND paid_on IS NULL AND number > %s
+        ORDER BY number LIMIT %s
+    """  # noqa: S608 - column names from the model; values are placeholders
+    return sql, fields
+
+
+def installments_unpaid(*, loan_id: int, after: int, limit: int) -> list[Installment]:
+    """Up to ``limit`` of the loan's unpaid installments numbered after ``after``, in order."""
+    sql, fields = _unpaid_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [loan_id, after, limit])
+        rows = cursor.fetchall()
+    return [Installment.from_db(DEFAULT_DB_ALIAS, fields, row) for row in rows]
+
+
 INSTALLMENTS_UPDATE_SQL = """
     UPDATE loans_installment i
     SET fee_paid = new.fee_paid, interest_paid = new.interest_paid,

@@ -61,6 +61,7 @@ from loans.models import (
 from loans.payoff import payoff_lines, payoff_quote
 from loans.prepayment import LoanTerms, prepayment_plan
 from loans.repayment_sql import (
+    installments_unpaid,
     installments_update_with,
     loan_update_with,
     repayment_lock,
@@ -494,11 +495,10 @@ def _unpaid_installments(loan: Loan):
     reading all sixty of a five-year loan on every payment would cost more than the rest
     of the repayment. The non-performing order reads them all (it pays principal first).
     """
-    unpaid = loan.installments.filter(paid_on__isnull=True).order_by("number")
     batch = 4
     after = 0
     while True:
-        rows = list(unpaid.filter(number__gt=after)[:batch])
+        rows = installments_unpaid(loan_id=loan.pk, after=after, limit=batch)
         yield from rows
         if len(rows) < batch:
             return

@@ -18,7 +18,7 @@ from lendingsite.db_router import replica_reads
 from lendingsite.http import client_ip
 from lendingsite.metrics import money_operation
 from lendingsite.money import MoneyField
-from lendingsite.serializers import MAX_ID, JsonTypedSerializer
+from lendingsite.serializers import MAX_ID, JsonTypedSerializer, representation
 from lendingsite.statements import (
     STATEMENT_PARAMETERS,
     StatementApi,
@@ -427,14 +427,17 @@ class RepaymentCreateApi(IdempotentApi):
                 }
             ).data
             return body, repayment.entry_id
-        body = self.OutputSerializer(
+        body = _repayment_answer(
             {
                 "repayment": repayment,
                 "new_outstanding": loan.outstanding_amount,
                 "loan_closed": loan.status == loan.Status.CLOSED,
             }
-        ).data
+        )
         return body, repayment.entry_id
+
+
+_repayment_answer = representation(RepaymentCreateApi.OutputSerializer)
 
 
 class RepaymentListApi(APIView):
@@ -594,11 +597,11 @@ class LoanForecloseApi(IdempotentApi):
             idempotency_key=key,
             client_ip=client_ip(request),
         )
-        body = self.OutputSerializer(
+        body = _repayment_answer(
             {
                 "repayment": repayment,
                 "new_outstanding": repayment.loan.outstanding_amount,
                 "loan_closed": repayment.loan.status == repayment.loan.Status.CLOSED,
             }
-        ).data
+        )
         return body, repayment.entry_id

@@ -225,3 +225,42 @@ def test_a_token_outliving_its_borrower_moves_no_money(borrower, borrower_client
     assert not Repayment.objects.filter(loan=loan).exists()
     loan.refresh_from_db()
     assert loan.outstanding_amount == owed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("reversed_", [False, True], ids=["standing", "reversed"])
+def test_the_answer_built_once_per_process_equals_the_serializers(loan, reversed_):
+    """``representation`` reuses one serializer's fields; the answer must not differ by
+    a character from the one DRF builds afresh (the schema is the serializer's)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from loans.api.views import RepaymentCreateApi, _repayment_answer
+
+    repayment = Repayment(
+        pk=41,
+        loan=loan,
+        amount=Decimal("1234.50"),
+        principal_part=Decimal("1200.00"),
+        interest_part=Decimal("30.5"),
+        fee_part=Decimal("4.00"),
+        value_date=date(2026, 3, 31),
+        type=Repayment.Type.PARTIAL,
+        purpose=Repayment.Purpose.REDUCE_EMI,
+        interest_waived=Decimal("0.00"),
+        idempotency_key="k",
+        created_at=datetime(2026, 3, 31, 23, 59, 58, 123456, tzinfo=UTC),
+    )
+    if reversed_:
+        repayment.status = Repayment.Status.REVERSED
+        repayment.reversed_on = date(2026, 4, 2)
+        repayment.reversal_reason = "Cheque bounced"
+        repayment.created_at -= timedelta(days=1)
+    answer = {"repayment": repayment, "new_outstanding": Decimal("99.9"), "loan_closed": False}
+
+    fast = _repayment_answer(answer)
+
+    assert fast == RepaymentCreateApi.OutputSerializer(answer).data
+    # The figures, written out: two places, the platform's time zone (Asia/Kolkata).
+    assert fast["new_outstanding"] == "99.90"
+    assert fast["repayment"]["interest_part"] == "30.50"
+    assert fast["repayment"]["created_at"].endswith("+05:30")
