@@ -10,6 +10,7 @@ from ledger.models import Account, JournalEntry
 from ledger.references import deposit_reference, withdrawal_reference
 from ledger.selectors import account_system_id, posting_get, posting_list_standing_debits
 from ledger.services import account_open, ledger_post, ledger_reverse
+from lendingsite.db import service_atomic
 from lendingsite.money import format_money
 from wallets.exceptions import (
     DepositNotFoundError,
@@ -33,7 +34,7 @@ def wallet_open(*, user: User) -> Wallet:
     return Wallet.objects.create(user=user, account=account, currency=settings.CURRENCY)
 
 
-@transaction.atomic
+@service_atomic
 def wallet_deposit(*, user: User, amount: Decimal, idempotency_key: str) -> JournalEntry:
     """Credit the wallet with a (simulated) transfer in from the user's bank.
 
@@ -57,7 +58,7 @@ def wallet_deposit(*, user: User, amount: Decimal, idempotency_key: str) -> Jour
     return entry
 
 
-@transaction.atomic
+@service_atomic
 def wallet_withdraw(*, user: User, amount: Decimal, idempotency_key: str) -> JournalEntry:
     """Pay money out of the wallet to the user's bank.
 
