@@ -4,9 +4,10 @@ Each event a borrower hears about is written to the notifications outbox by the
 service that makes it, in the same transaction (``_notify``): no event without its
 notification, no notification without its event.
 
-Lock order, everywhere: the loan row, then wallet rows (inside ``ledger_post``), then
-nothing else. Installment rows are children of the loan and are only written under the
-loan's lock, so they need no lock of their own.
+Lock order, everywhere: the loan row, then wallet rows (inside ``ledger_post``, or with
+the loan in one statement: ``loans.repayment_sql.repayment_lock``), then nothing else.
+Installment rows are children of the loan and are only written under the loan's lock,
+so they need no lock of their own.
 """
 
 import threading
@@ -1137,8 +1138,8 @@ def loan_foreclose(
     advance (the credit, moved to principal), become ``interest_waived``, which is never
     income. The loan is CLOSED and the repayment ``FULL`` (purpose ``FORECLOSURE``).
 
-    Locks: the loan, then the wallet inside ``ledger_post``. Transaction: the caller's
-    when there is one (over HTTP, the idempotency wrapper's), else its own.
+    Locks: the loan, then the wallet, in one statement (``repayment_lock``). Transaction:
+    the caller's when there is one (over HTTP, the idempotency wrapper's), else its own.
     """
     locked = repayment_lock(loan_id=loan_id, borrower_id=borrower.pk)
     loan = locked.loan
