@@ -150,6 +150,9 @@ class StatementApi(APIView):
         )
 
     def perform_content_negotiation(self, request, force=False):
+        # DRF takes an empty ?format= for none at all; the schema's enum does not.
+        if request.query_params.get("format") == "" and not force:
+            raise exceptions.ValidationError({"format": ['Choose "json" or "pdf".']})
         try:
             return super().perform_content_negotiation(request, force)
         except Http404 as exc:  # ?format= names no renderer

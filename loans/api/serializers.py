@@ -213,7 +213,7 @@ class ScheduleVersionOutputSerializer(serializers.Serializer):
 
 
 class ScheduleVersionRowOutputSerializer(serializers.Serializer):
-    """An installment as a schedule version planned it (``GET /schedule?version=N``)."""
+    """An installment as a schedule version planned it (``GET /schedule/versions/N``)."""
 
     number = serializers.IntegerField()
     due_date = serializers.DateField()

@@ -15,6 +15,11 @@ loan_urlpatterns = [
         views.LoanScheduleVersionListApi.as_view(),
         name="loan-schedule-versions",
     ),
+    path(
+        "<int:loan_id>/schedule/versions/<int:number>",
+        views.LoanScheduleVersionApi.as_view(),
+        name="loan-schedule-version",
+    ),
     path("<int:loan_id>/payoff", views.LoanPayoffApi.as_view(), name="loan-payoff"),
     path("<int:loan_id>/foreclose", views.LoanForecloseApi.as_view(), name="loan-foreclose"),
     path("<int:loan_id>/statement", views.LoanStatementApi.as_view(), name="loan-statement"),

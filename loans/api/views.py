@@ -141,26 +141,36 @@ class LoanDetailApi(APIView):
 
 
 class LoanScheduleApi(APIView):
-    """The current schedule; ``?version=N``: version N as it was planned (1: at
-    disbursement; the list is ``/schedule/versions``)."""
+    """The current schedule. A past version as it was planned is
+    ``/schedule/versions/{number}`` (1: at disbursement)."""
 
     class FilterSerializer(JsonTypedSerializer):
-        version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+        # Once a query parameter here; refused rather than ignored, so that nobody reads
+        # the current schedule believing it to be a past one.
+        version = serializers.IntegerField(required=False, write_only=True)
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses={200: InstallmentOutputSerializer(many=True)},
-    )
+        def validate_version(self, value):
+            raise serializers.ValidationError(
+                "Read a schedule version at /api/loans/{loan_id}/schedule/versions/{number}."
+            )
+
+    @extend_schema(responses={200: InstallmentOutputSerializer(many=True)})
     def get(self, request, loan_id: int):
-        query = self.FilterSerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
+        self.FilterSerializer(data=request.query_params.dict()).is_valid(raise_exception=True)
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
-        if "version" in query.validated_data:
-            planned = schedule_version_rows(loan=loan, number=query.validated_data["version"])
-            return Response(ScheduleVersionRowOutputSerializer(planned, many=True).data)
         rows = installment_list(loan=loan)
         context = {"business_date": business_date_get()}
         return Response(InstallmentOutputSerializer(rows, many=True, context=context).data)
+
+
+class LoanScheduleVersionApi(APIView):
+    """Version ``number`` of the loan's schedule as it was planned (1: at disbursement)."""
+
+    @extend_schema(responses={200: ScheduleVersionRowOutputSerializer(many=True)})
+    def get(self, request, loan_id: int, number: int):
+        loan = loan_get_visible(loan_id=loan_id, user=request.user)
+        planned = schedule_version_rows(loan=loan, number=min(number, MAX_ID))
+        return Response(ScheduleVersionRowOutputSerializer(planned, many=True).data)
 
 
 class LoanScheduleVersionListApi(APIView):

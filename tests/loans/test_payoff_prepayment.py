@@ -188,10 +188,22 @@ def test_without_the_flag_a_large_payment_is_an_ordinary_one(loan):
 def test_an_unknown_version_is_not_found_and_a_malformed_one_a_400(loan):
     client = client_for(loan.borrower)
 
-    assert client.get(f"/api/loans/{loan.pk}/schedule?version=2").status_code == 404
-    assert client.get(f"/api/loans/{loan.pk}/schedule?version=0").status_code == 400
-    assert client.get(f"/api/loans/{loan.pk}/schedule?version=x").status_code == 400
-    assert client.get(f"/api/loans/{loan.pk}/schedule?version=1").status_code == 200
+    versions = f"/api/loans/{loan.pk}/schedule/versions"
+    assert client.get(f"{versions}/2").status_code == 404
+    assert client.get(f"{versions}/0").status_code == 404
+    assert client.get(f"{versions}/99999999999999999999").status_code == 404
+    assert client.get(f"{versions}/x").status_code == 404
+    first = client.get(f"{versions}/1")
+    assert first.status_code == 200
+    assert [row["number"] for row in first.json()] == list(range(1, loan.tenure_months + 1))
+
+
+@pytest.mark.django_db
+def test_the_schedule_refuses_the_old_version_parameter_rather_than_ignore_it(loan):
+    response = client_for(loan.borrower).get(f"/api/loans/{loan.pk}/schedule?version=1")
+
+    assert response.status_code == 400
+    assert "schedule/versions" in response.json()["version"][0]
 
 
 @pytest.mark.django_db

@@ -135,6 +135,7 @@ def test_the_pdf_carries_the_same_figures_as_the_json(serviced_loan):
         ("?to=2099-01-01", "to", "period_after_business_date"),
         ("?from=2026-13-01", "from", "invalid"),
         ("?format=xml", "format", "invalid"),
+        ("?format=", "format", "invalid"),
     ],
 )
 def test_a_bad_period_is_400_naming_it(borrower_client, query, field, code):

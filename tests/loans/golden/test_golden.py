@@ -49,7 +49,7 @@ def _check_step(run: ScenarioRun, step: Step) -> list[str]:
 def _check_schedule(run: ScenarioRun, check: ScheduleCheck) -> list[str]:
     url = f"/api/loans/{run.loan_id}/schedule"
     if check.version is not None:
-        url += f"?version={check.version}"
+        url += f"/versions/{check.version}"
     response = run.borrower_client.get(url)
     if response.status_code != 200:
         return [f"{url}: {response.status_code} {response.json()}"]
