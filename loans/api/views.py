@@ -166,7 +166,10 @@ class LoanScheduleApi(APIView):
 class LoanScheduleVersionApi(APIView):
     """Version ``number`` of the loan's schedule as it was planned (1: at disbursement)."""
 
-    @extend_schema(responses={200: ScheduleVersionRowOutputSerializer(many=True)})
+    @extend_schema(
+        operation_id="loans_schedule_version_rows",
+        responses={200: ScheduleVersionRowOutputSerializer(many=True)},
+    )
     def get(self, request, loan_id: int, number: int):
         loan = loan_get_visible(loan_id=loan_id, user=request.user)
         planned = schedule_version_rows(loan=loan, number=min(number, MAX_ID))
