@@ -69,6 +69,29 @@ def test_log_lines_are_json_with_the_request_id(client, json_log_lines):
 
 
 @pytest.mark.django_db
+def test_an_api_calls_log_line_names_its_caller(borrower, borrower_client, json_log_lines):
+    quote = {"principal_amount": "1000.00", "tenure_months": 6, "interest_rate": "12.00"}
+    borrower_client.post(
+        "/api/loans/calculate-emi", quote, format="json", HTTP_X_REQUEST_ID=REQUEST_ID
+    )
+
+    (line,) = json_log_lines()
+    assert line["request_id"] == REQUEST_ID
+    assert line["user_id"] == borrower.pk
+    assert (line["method"], line["path"], line["status"]) == (
+        "POST",
+        "/api/loans/calculate-emi",
+        200,
+    )
+    assert line["message"] == "POST /api/loans/calculate-emi 200"
+    assert isinstance(line["duration_ms"], float)
+    assert set(line) == {
+        "level", "logger", "message", "request_id", "time",
+        "method", "path", "status", "duration_ms", "user_id",
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
 def test_metrics_expose_request_latency_and_database_counters(client):
     client.get("/readyz")
 
