@@ -16,7 +16,7 @@ class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         if renderers and not format_suffix:
             first = renderers[0]
-            accept = request.META.get("HTTP_ACCEPT", "*/*")
+            accept = request.headers.get("accept", "*/*")
             if (accept == "*/*" or accept == first.media_type) and not request.query_params.get(
                 self.settings.URL_FORMAT_OVERRIDE
             ):
