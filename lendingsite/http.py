@@ -31,10 +31,19 @@ def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def is_trusted_proxy(address: str) -> bool:
+    return _is_trusted(address, tuple(settings.TRUSTED_PROXIES))
+
+
+# Every request asks about its peer (forwarded_proto_from_trusted_proxies), and behind
+# nginx the peer is always the same few addresses: the answer is remembered rather than
+# the address parsed and compared with each network again (issue 16). Keyed by the
+# setting too, so that a changed TRUSTED_PROXIES is obeyed at once.
+@lru_cache(maxsize=1024)
+def _is_trusted(address: str, proxies: tuple[str, ...]) -> bool:
     parsed = _parse(address)
     if parsed is None:
         return False
-    return any(parsed in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
+    return any(parsed in network for network in _networks(proxies))
 
 
 def client_ip(request) -> str | None:

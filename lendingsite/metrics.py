@@ -5,6 +5,7 @@ import functools
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_fsm import TransitionNotAllowed
+from django_prometheus.middleware import PrometheusAfterMiddleware
 from prometheus_client import Counter
 from rest_framework.exceptions import APIException
 
@@ -57,3 +58,28 @@ def money_operation(kind: str):
         return counted
 
     return decorate
+
+
+class RequestMetricsMiddleware(PrometheusAfterMiddleware):
+    """django-prometheus's after-middleware, the same metrics with their children kept.
+
+    It counts each request in seven labelled metrics, and ``metric.labels(...)`` checks
+    and converts the label values and takes a lock on each call: a tenth of the fixed
+    price of an API call (issue 16, docs/BENCHMARKS.md). The child of a metric for a set
+    of label values never changes, so it is looked up once per process. The values are
+    those django-prometheus itself keeps a child for (views, methods, statuses, charsets),
+    so this holds no more entries than the metrics do.
+    """
+
+    _children: dict = {}
+
+    def label_metric(self, metric, request, response=None, **labels):
+        if not labels:
+            return metric
+        # Keyword order is fixed at each call site, so the items identify the values.
+        key = (metric, *labels.items())
+        child = self._children.get(key)
+        if child is None:
+            # Two threads may both get here: labels() gives both the same child.
+            child = self._children[key] = metric.labels(**labels)
+        return child

@@ -72,7 +72,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lendingsite.replica_pinning.ReplicaPinningMiddleware",
     "lendingsite.exception_handlers.DatabaseUnavailableMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # django_prometheus's PrometheusAfterMiddleware, cheaper (lendingsite/metrics.py).
+    "lendingsite.metrics.RequestMetricsMiddleware",
 ]
 
 # The admin's checks look for its middleware by name in MIDDLEWARE; it runs inside
@@ -252,6 +253,8 @@ REST_FRAMEWORK = {
     # same compact UTF-8; a Decimal placed in a response as it is becomes an exact string
     # (the standard renderer made it a float). Issue 7; measured in docs/BENCHMARKS.md.
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
+    # The first renderer without parsing Accept when the client takes anything or JSON.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lendingsite.negotiation.ContentNegotiation",
     # JSON only; the login view also takes the OAuth2 password form.
     "DEFAULT_PARSER_CLASSES": ["lendingsite.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "lendingsite.schema.AutoSchema",

@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 from accounts.tokens import token_pair_for
 from loans.services import loan_quote_cache_clear
 from tests.accounts.factories import BorrowerFactory, OfficerFactory
+from wallets.selectors import _wallet_account_id
 
 
 @pytest.fixture(autouse=True)
@@ -20,12 +21,16 @@ def _fast_password_hashing(settings):
 def _empty_cache():
     """Every test starts with an empty cache: throttling counters, replica pins and the
     dashboard's figures must not leak from one test into the next; nor the quotes and
-    products each process remembers."""
+    products each process remembers, nor the wallets' ledger accounts: a test's rows are
+    rolled back, and a later test may give a new user the same id (a stale account id
+    then fails the postings' foreign key at the end of that test, depending on order)."""
     cache.clear()
     loan_quote_cache_clear()
+    _wallet_account_id.cache_clear()
     yield
     cache.clear()
     loan_quote_cache_clear()
+    _wallet_account_id.cache_clear()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import logging.config
 import pytest
 import sentry_sdk
 from django.conf import settings as django_settings
+from prometheus_client import REGISTRY
 
 from lendingsite.metrics import MONEY_OPERATIONS, OUTCOMES
 from lendingsite.observability import sentry_init
@@ -68,6 +69,29 @@ def test_log_lines_are_json_with_the_request_id(client, json_log_lines):
 
 
 @pytest.mark.django_db
+def test_an_api_calls_log_line_names_its_caller(borrower, borrower_client, json_log_lines):
+    quote = {"principal_amount": "1000.00", "tenure_months": 6, "interest_rate": "12.00"}
+    borrower_client.post(
+        "/api/loans/calculate-emi", quote, format="json", HTTP_X_REQUEST_ID=REQUEST_ID
+    )
+
+    (line,) = json_log_lines()
+    assert line["request_id"] == REQUEST_ID
+    assert line["user_id"] == borrower.pk
+    assert (line["method"], line["path"], line["status"]) == (
+        "POST",
+        "/api/loans/calculate-emi",
+        200,
+    )
+    assert line["message"] == "POST /api/loans/calculate-emi 200"
+    assert isinstance(line["duration_ms"], float)
+    assert set(line) == {
+        "level", "logger", "message", "request_id", "time",
+        "method", "path", "status", "duration_ms", "user_id",
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
 def test_metrics_expose_request_latency_and_database_counters(client):
     client.get("/readyz")
 
@@ -77,6 +101,51 @@ def test_metrics_expose_request_latency_and_database_counters(client):
     assert 'django_db_execute_total{alias="default",vendor="postgresql"}' in text
     assert "django_db_errors_total" in text
     assert "lending_money_operations_total" in text
+
+
+def _request_samples(view, method, status):
+    """The request metrics of one view, method and status, as /metrics reports them."""
+    sample = REGISTRY.get_sample_value
+    labels = {"view": view, "method": method}
+    return {
+        "by_status": sample("django_http_responses_total_by_status_total", {"status": status}),
+        "by_status_view_method": sample(
+            "django_http_responses_total_by_status_view_method_total",
+            {**labels, "status": status},
+        ),
+        "by_view_transport_method": sample(
+            "django_http_requests_total_by_view_transport_method_total",
+            {**labels, "transport": "http"},
+        ),
+        "latency": sample("django_http_requests_latency_seconds_by_view_method_count", labels),
+        "requests": sample("django_http_requests_total_by_method_total", {"method": method}),
+    }
+
+
+@pytest.mark.django_db
+def test_each_request_is_counted_once_in_each_request_metric(borrower_client):
+    """The labelled children are kept per process (lendingsite.metrics): every call still
+    counts once, under its own labels."""
+    quote = {"principal_amount": "1000.00", "tenure_months": 6, "interest_rate": "12.00"}
+    view, path = "loan-calculate-emi", "/api/loans/calculate-emi"
+    assert borrower_client.post(path, quote, format="json").status_code == 200
+    before = _request_samples(view, "POST", "200")
+    refused_before = _request_samples(view, "POST", "400")
+
+    for _ in range(3):
+        assert borrower_client.post(path, quote, format="json").status_code == 200
+    assert borrower_client.post(path, {}, format="json").status_code == 400
+
+    after = _request_samples(view, "POST", "200")
+    assert {name: after[name] - before[name] for name in after} == {
+        "by_status": 3,
+        "by_status_view_method": 3,
+        "by_view_transport_method": 4,
+        "latency": 4,
+        "requests": 4,
+    }
+    refused = _request_samples(view, "POST", "400")
+    assert refused["by_status_view_method"] - (refused_before["by_status_view_method"] or 0) == 1
 
 
 def _counts(kind):

@@ -132,3 +132,10 @@ def test_deploy_checks_are_clean_under_production_settings(settings):
     settings.DEBUG = False
     settings.SECURE_SSL_REDIRECT = True  # production value (tests talk plain HTTP)
     call_command("check", "--deploy", "--fail-level", "WARNING")
+
+
+def test_redis_replies_are_parsed_in_c():
+    """hiredis is installed, and redis-py uses it for the replies of every cache call."""
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE

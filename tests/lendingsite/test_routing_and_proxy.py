@@ -153,6 +153,18 @@ def test_no_proxy_is_trusted_by_default(settings):
     assert client_ip(request) == "127.0.0.1"
 
 
+def test_a_changed_list_of_proxies_is_obeyed_at_once(settings):
+    """The answer for an address is remembered, but never across a change of the list."""
+    request = RequestFactory().get("/", REMOTE_ADDR="10.8.1.1", HTTP_X_REAL_IP="203.0.113.9")
+
+    settings.TRUSTED_PROXIES = ["10.8.0.0/16"]
+    assert client_ip(request) == "203.0.113.9"
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    assert client_ip(request) == "10.8.1.1"
+    settings.TRUSTED_PROXIES = ["10.8.0.0/16"]
+    assert client_ip(request) == "203.0.113.9"
+
+
 @pytest.mark.django_db
 def test_failed_login_lockout_counts_the_client_behind_the_proxy(api_client, borrower, settings):
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
