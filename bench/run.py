@@ -37,7 +37,7 @@ def _env_int(name: str, default: int) -> int:
 def default_workers() -> int:
     """The deployed default (deploy/gunicorn.conf.py): (2 x cores) + 1, 5 on 2 cores.
 
-    Workers block while PostgreSQL answers (a repayment makes some 25 round trips), so
+    Workers block while PostgreSQL answers (a repayment makes seven round trips), so
     more of them than cores keep both cores busy. See docs/BENCHMARKS.md, "gunicorn".
     """
     return 2 * (os.cpu_count() or 1) + 1
@@ -84,8 +84,8 @@ class Config:
             request_timeout=_env_int("BENCH_REQUEST_TIMEOUT", 10),
             workers=_env_int("BENCH_WORKERS", default_workers()),
             # The deployed defaults (deploy/gunicorn.conf.py), unless asked otherwise.
-            worker_class=e.get("BENCH_WORKER_CLASS", "gthread"),
-            threads=_env_int("BENCH_THREADS", 4),
+            worker_class=e.get("BENCH_WORKER_CLASS", "sync"),
+            threads=_env_int("BENCH_THREADS", 1),
             pgbench_duration=_env_int("PGBENCH_DURATION", 30),
             pgbench_scale=_env_int("PGBENCH_SCALE", 10),
             pgbench_clients=_env_int("PGBENCH_CLIENTS", 16),
@@ -207,7 +207,12 @@ def prepare_scenarios(cfg: Config) -> tuple[list[tuple], list[dict]]:
 
 
 def run_load(cfg: Config, server, admin: Admin, scenario, fixtures, concurrency: int) -> dict:
-    from bench.server import cpu_delta, cpu_seconds
+    from bench.server import (
+        cpu_delta,
+        cpu_seconds,
+        reaped_children_cpu_seconds,
+        server_cpu_delta,
+    )
 
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     spec_path = cfg.out_dir / f"spec-{scenario.name}-{concurrency}.json"
@@ -225,7 +230,9 @@ def run_load(cfg: Config, server, admin: Admin, scenario, fixtures, concurrency:
     }
     spec_path.write_text(json.dumps(spec))
 
+    master = server.pids()[0]
     server_before = cpu_seconds(server.pids())
+    reaped_before = reaped_children_cpu_seconds(master)
     db_before = cpu_seconds(admin.backend_pids(cfg.database))
     started = time.monotonic()
     subprocess.run(  # noqa: S603 (fixed argv)
@@ -235,7 +242,7 @@ def run_load(cfg: Config, server, admin: Admin, scenario, fixtures, concurrency:
         timeout=cfg.warmup + cfg.duration + cfg.request_timeout + 60,
     )
     wall = time.monotonic() - started
-    server_used = cpu_delta(server_before, cpu_seconds(server.pids()))
+    server_used = server_cpu_delta(master, server_before, reaped_before, cpu_seconds(server.pids()))
     db_used = cpu_delta(db_before, cpu_seconds(admin.backend_pids(cfg.database)))
 
     result = json.loads(result_path.read_text())

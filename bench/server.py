@@ -114,6 +114,26 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return times
 
 
+def reaped_children_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the children ``pid`` has waited for (its cutime + cstime)."""
+    fields = _stat_fields(pid)
+    return (int(fields[13]) + int(fields[14])) / _CLOCK_TICKS if fields else 0.0
+
+
+def server_cpu_delta(
+    master: int, before: dict[int, float], reaped_before: float, after: dict[int, float]
+) -> float:
+    """CPU seconds a master and its workers used between two samples.
+
+    A worker that exits between them (``max_requests`` recycles them) is no longer in
+    ``after``: its CPU is found in the master's count of its reaped children, less what
+    it had already used at the first sample.
+    """
+    reaped = reaped_children_cpu_seconds(master) - reaped_before
+    gone = sum(value for pid, value in before.items() if pid not in after and pid != master)
+    return cpu_delta(before, after) + reaped - gone
+
+
 def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds used between two samples (a process born in between counts whole)."""
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())

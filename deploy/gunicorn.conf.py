@@ -1,8 +1,9 @@
 """Gunicorn settings for one app instance (several run behind nginx).
 
 Environment: GUNICORN_BIND (127.0.0.1:8000), GUNICORN_WORKERS (2 * cores + 1),
-GUNICORN_WORKER_CLASS (gthread), GUNICORN_THREADS (4), PROMETHEUS_MULTIPROC_DIR (metrics
-shared by the workers). ``make bench`` runs this file, with the same variables.
+GUNICORN_WORKER_CLASS (sync), GUNICORN_THREADS (1), GUNICORN_MAX_REQUESTS (20000),
+PROMETHEUS_MULTIPROC_DIR (metrics shared by the workers). ``make bench`` runs this file,
+with the same variables.
 
 Graceful restarts: SIGHUP starts new workers with the new code and lets the old ones
 finish their requests (up to graceful_timeout); SIGTERM stops accepting connections and
@@ -15,10 +16,13 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-# Threads keep the connection to nginx alive between requests (the sync worker cannot);
-# each thread holds its own database connection to PgBouncer.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Sync workers: one request at a time per process, behind nginx, which buffers slow
+# clients. Measured against gthread (docs/BENCHMARKS.md, "gunicorn"): as fast for
+# repayments and far shorter tails at 64 clients (a gthread process takes connections
+# greedily and serves some of them late). Each worker holds one database connection to
+# PgBouncer. GUNICORN_WORKER_CLASS=gthread and GUNICORN_THREADS bring threads back.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
 # A worker silent this long is killed and replaced (a stuck request fails, others go on).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 # In-flight requests get this long to finish on SIGTERM / SIGHUP.
@@ -26,8 +30,10 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 # Longer than nginx's upstream keepalive_timeout, so nginx closes idle connections first.
 keepalive = 75
 # Recycle workers now and then, so a slow leak cannot grow without bound.
-max_requests = 2000
-max_requests_jitter = 200
+# Not too often: a new worker spends CPU loading the app; recycling every 2,000 requests
+# halved the balance reads a 2-core machine served (docs/BENCHMARKS.md, "gunicorn").
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
+max_requests_jitter = max_requests // 10
 # Load the code in each worker, so that SIGHUP picks up new code.
 preload_app = False
 # nginx (on loopback) is the only peer whose X-Forwarded-* headers are believed.

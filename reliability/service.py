@@ -99,8 +99,10 @@ class LiveService:
 
     def start_gunicorn(self) -> None:
         self.log = self.log_path.open("w")
-        # The production configuration (deploy/gunicorn.conf.py): gthread workers,
-        # timeouts, keep-alive. Two changes: the suite's address and sizes, and no
+        # The production configuration (deploy/gunicorn.conf.py): timeouts, keep-alive.
+        # Changes: the suite's address and sizes (with threads > 1, as by default here,
+        # gunicorn runs gthread workers rather than the deployed sync ones: more requests
+        # in flight in each worker when one is killed), and no
         # recycling of workers after N requests (a recycled worker drops its kept-alive
         # connections, which would look like a fault to clients talking to it directly;
         # in production nginx stands in front and retries on another connection).
