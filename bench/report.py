@@ -12,7 +12,8 @@ from bench.stats import is_error
 START = "<!-- bench:results:start -->"
 END = "<!-- bench:results:end -->"
 
-# Issue 7's targets for a 2-core machine: (scenario, concurrency, check, limit).
+# Issue 16's targets for a 2-core machine (issue 7's, the balance ratio raised from 2.2 %
+# to 3 %): (scenario, concurrency, check, limit).
 #   ratio: throughput / pgbench tps of the scenario's ceiling script, at least limit
 #   p99: p99 latency in ms, at most limit
 #   errors: count of non-2xx responses and transport errors, at most limit
@@ -24,7 +25,7 @@ TARGETS = [
     ("repayment", 64, "hold", 0.90),
     ("repayment", 64, "p99", 500),
     ("repayment", 64, "errors", 0),
-    ("balance", 16, "ratio", 0.022),
+    ("balance", 16, "ratio", 0.03),
     ("balance", 16, "p99", 50),
     ("balance", 16, "errors", 0),
 ]
