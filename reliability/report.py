@@ -303,7 +303,7 @@ def _method_section() -> list[str]:
     return [
         "## How each part works",
         "",
-        "- **Torture** (`reliability/torture.py`): gunicorn (gthread) on 127.0.0.1 with",
+        "- **Torture** (`reliability/torture.py`): gunicorn (sync workers) on 127.0.0.1 with",
         "  production settings, on a private PostgreSQL cluster under `var/reliability/`",
         "  (never the machine's shared server). Borrowers deposit, withdraw, apply and",
         "  repay; officers approve and reject, often racing for the same loan; clients",

@@ -35,7 +35,7 @@ class LiveService:
         *,
         name: str,
         workers: int = 3,
-        threads: int = 4,
+        threads: int = 1,
         extra_env: dict | None = None,
     ):
         self.name = name
@@ -99,10 +99,9 @@ class LiveService:
 
     def start_gunicorn(self) -> None:
         self.log = self.log_path.open("w")
-        # The production configuration (deploy/gunicorn.conf.py): timeouts, keep-alive.
-        # Changes: the suite's address and sizes (with threads > 1, as by default here,
-        # gunicorn runs gthread workers rather than the deployed sync ones: more requests
-        # in flight in each worker when one is killed), and no
+        # The production configuration (deploy/gunicorn.conf.py): sync workers, timeouts.
+        # Changes: the suite's address and sizes (threads > 1 would make gunicorn run
+        # gthread workers instead), and no
         # recycling of workers after N requests (a recycled worker drops its kept-alive
         # connections, which would look like a fault to clients talking to it directly;
         # in production nginx stands in front and retries on another connection).

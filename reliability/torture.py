@@ -775,7 +775,7 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--officers", type=int, default=None, help="default: clients // 8")
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)  # sync workers, as deployed
     parser.add_argument("--faults", choices=sorted(FAULT_PLANS), default="full")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the result here")
