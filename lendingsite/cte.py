@@ -35,7 +35,7 @@ class WriteStatement:
 
     def add(self, name: str, sql: str, params: list | tuple = ()) -> str:
         """Add a part named ``name`` (a later part may read it by that name)."""
-        if any(name == existing for existing, _, _ in self.parts):
+        if name in self:
             raise ValueError(f"A part named {name!r} is already in the statement.")
         # Runs of whitespace collapse: psycopg converts a statement's text once and
         # remembers it only when it is at most 4 KiB long with at most 50 parameters

@@ -93,18 +93,6 @@ def repayment_lock(*, loan_id: int, borrower_id: int) -> LockedLoan:
     )
 
 
-def wallet_lock(*, account_id: int) -> Decimal:
-    """Lock a wallet's ledger account (after the loan: the lock order); its balance."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT balance FROM ledger_account WHERE id = %s AND balance IS NOT NULL "
-            "FOR NO KEY UPDATE",
-            [account_id],
-        )
-        (balance,) = cursor.fetchone()
-    return balance
-
-
 @cache
 def _unpaid_sql() -> tuple[str, list[str]]:
     fields = [f.attname for f in Installment._meta.concrete_fields]

@@ -66,7 +66,6 @@ from loans.repayment_sql import (
     installments_update_with,
     loan_update_with,
     repayment_lock,
-    wallet_lock,
 )
 from loans.rescheduling import schedule_reschedule, schedule_version_record
 from loans.schedule import InterestMethod, Quote, add_months, quote
@@ -627,7 +626,7 @@ def _repayment_post(
     client_ip: str | None,
     purpose: str = Repayment.Purpose.ORDINARY,
     waived: dict[int, Decimal] | None = None,
-    wallet: tuple[int, Decimal] | None = None,
+    wallet: tuple[int, Decimal],
 ) -> Repayment:
     """Post a payment split into ``shares`` and record it on the locked loan.
 
@@ -636,8 +635,8 @@ def _repayment_post(
     gives back exceeds the interest it collects). ``waived``: interest no longer owed,
     by installment number (foreclosure only), recorded on the installments and taken
     off what the loan owes. At zero outstanding the loan is CLOSED and the repayment
-    ``FULL``. ``wallet``: the payer's wallet account and its balance, when the caller
-    has already locked it (``repayment_lock``); else it is locked here.
+    ``FULL``. ``wallet``: the payer's wallet account and its balance, as the caller
+    locked them with the loan (``repayment_lock``).
 
     Every write is one statement (``loans.repayment_sql``): the entry, its postings and
     the wallet's balance, the installments, the loan, the repayment, its allocations
@@ -649,9 +648,6 @@ def _repayment_post(
     interest_part = sum((share.interest for share in shares), ZERO)
     principal_part = sum((share.principal for share in shares), ZERO)
     interest_waived = sum(waived.values(), ZERO)
-    if wallet is None:
-        account_id = wallet_account_id(user_id=payer.pk)
-        wallet = (account_id, wallet_lock(account_id=account_id))
     wallet_id, wallet_balance = wallet
 
     legs = [(wallet_id, -amount)]
@@ -729,7 +725,7 @@ def _repayment_post(
         statement.add_insert(
             "allocations", allocations, computed={"repayment_id": "SELECT id FROM repayment"}
         )
-    payload = _repayment_facts(loan, repayment, today)
+    payload = _repayment_facts(repayment, today)
     if purpose == Repayment.Purpose.FORECLOSURE:
         _notify_with(
             statement,
@@ -758,8 +754,7 @@ def _repayment_post(
                 loan=loan,
                 today=today,
                 ref=loan.pk,
-                principal_amount=format_money(loan.principal_amount),
-                closed_on=today.isoformat(),
+                **_closed_facts(loan, today),
             )
     # A prepayment is notified by ``_prepay`` once the schedule is recomputed.
     repayment.pk, repayment.entry_id = statement.execute("SELECT * FROM repayment")
@@ -772,7 +767,7 @@ def _repayment_post(
     return repayment
 
 
-def _repayment_facts(loan: Loan, repayment: Repayment, today: date) -> dict[str, str]:
+def _repayment_facts(repayment: Repayment, today: date) -> dict[str, str]:
     """What every notification of a payment says about it."""
     return {
         "amount": format_money(repayment.amount),
@@ -807,14 +802,15 @@ def _notify_repayment(loan: Loan, repayment: Repayment, today: date, **schedule)
         loan=loan,
         ref=repayment.pk,
         today=today,
-        amount=format_money(repayment.amount),
-        fee_part=format_money(repayment.fee_part),
-        interest_part=format_money(repayment.interest_part),
-        principal_part=format_money(repayment.principal_part),
+        **_repayment_facts(repayment, today),
         outstanding_amount=format_money(loan.outstanding_amount),
-        value_date=today.isoformat(),
         **schedule,
     )
+
+
+def _closed_facts(loan: Loan, today: date) -> dict[str, str]:
+    """What ``loan_closed`` says."""
+    return {"principal_amount": format_money(loan.principal_amount), "closed_on": today.isoformat()}
 
 
 def _notify_closed(loan: Loan, today: date) -> None:
@@ -823,8 +819,7 @@ def _notify_closed(loan: Loan, today: date) -> None:
         loan=loan,
         ref=loan.pk,
         today=today,
-        principal_amount=format_money(loan.principal_amount),
-        closed_on=today.isoformat(),
+        **_closed_facts(loan, today),
     )
 
 
